@@ -1,0 +1,62 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers (see ARCHITECTURE.md): lower targets never import higher ones.
+//   parley -> ParleyServer -> ParleySIP, ParleyMedia -> ParleyRTP, ParleyDSP -> C system libraries
+let strictSwift6: [SwiftSetting] = []
+let nioSwift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "Parley",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "parley", targets: ["parley"]),
+        .library(name: "ParleyDSP", targets: ["ParleyDSP"]),
+        .library(name: "ParleyRTP", targets: ["ParleyRTP"]),
+        .library(name: "ParleySIP", targets: ["ParleySIP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+    ],
+    targets: [
+        // System libraries, linked through pkg-config; Debian packages named as providers.
+        .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
+        .systemLibrary(name: "CSpanDSP", pkgConfig: "spandsp", providers: [.apt(["libspandsp-dev"])]),
+        .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+
+        // Pure sample processing: no I/O, no allocation on the per-frame path.
+        .target(name: "ParleyDSP", dependencies: ["COpus", "CSpanDSP", "CSndFile"], swiftSettings: strictSwift6),
+        // RTP/RTCP/RFC 4733 wire formats and receive-side state machines: no I/O.
+        .target(name: "ParleyRTP", swiftSettings: strictSwift6),
+        // SIP messages, URIs, SDP offer/answer: no media, no I/O.
+        .target(name: "ParleySIP", swiftSettings: strictSwift6),
+        // RTP sessions on NIO UDP sockets, the per-loop media clock, prompt players.
+        .target(name: "ParleyMedia", dependencies: [
+            "ParleyDSP", "ParleyRTP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: nioSwift5),
+        // SIP transport and call handling, configuration, event log: the composition root.
+        .target(name: "ParleyServer", dependencies: [
+            "ParleySIP", "ParleyMedia", "ParleyDSP", "ParleyRTP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
+        ], swiftSettings: nioSwift5),
+        .executableTarget(name: "parley", dependencies: [
+            "ParleyServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: nioSwift5),
+
+        .testTarget(name: "ParleyDSPTests", dependencies: ["ParleyDSP", "CSpanDSP"]),
+        .testTarget(name: "ParleyRTPTests", dependencies: ["ParleyRTP"]),
+        .testTarget(name: "ParleySIPTests", dependencies: ["ParleySIP"]),
+        .testTarget(name: "ParleyServerTests", dependencies: ["ParleyServer"], swiftSettings: nioSwift5),
+    ]
+)

@@ -1,0 +1,25 @@
+/// Where a DTMF key press was detected.
+public enum DTMFSource: String, Sendable {
+    case rfc4733
+    case inband
+    case info
+}
+
+/// What a media leg reports to its call. Delivered on the leg's event loop.
+public enum MediaEvent: Sendable, Equatable {
+    case digit(Character, source: DTMFSource)
+    case promptStarted(String)
+    case promptFinished(String)
+    /// No RTP arrived for the configured media timeout.
+    case mediaTimeout
+}
+
+/// Counters of one leg; read on its event loop.
+public struct LegStatistics: Sendable, Equatable {
+    public var packetsReceived = 0
+    public var packetsSent = 0
+    public var malformedDropped = 0
+    public var unknownPayloadDropped = 0
+    public var digitsReported = 0
+    public init() {}
+}

@@ -1,0 +1,215 @@
+import NIOCore
+import ParleyDSP
+import ParleyRTP
+
+/// How a leg sends and receives: settled by SDP offer/answer.
+public struct LegParameters: Sendable {
+    public var law: G711.Law
+    public var payloadType: UInt8
+    public var telephoneEventPayloadType: UInt8?
+    public var remote: SocketAddress
+    /// No RTP for this long ends the call (`MediaEvent.mediaTimeout`); nil disables.
+    public var mediaTimeoutMilliseconds: Int64?
+    /// Run the in-band DTMF detector on received audio.
+    public var inbandDTMF: Bool
+
+    public init(law: G711.Law, payloadType: UInt8, telephoneEventPayloadType: UInt8?, remote: SocketAddress,
+                mediaTimeoutMilliseconds: Int64?, inbandDTMF: Bool) {
+        self.law = law; self.payloadType = payloadType; self.telephoneEventPayloadType = telephoneEventPayloadType
+        self.remote = remote; self.mediaTimeoutMilliseconds = mediaTimeoutMilliseconds; self.inbandDTMF = inbandDTMF
+    }
+}
+
+/// One call's RTP stream on its own UDP socket.
+///
+/// Everything here runs on `eventLoop` (the media plane): the socket's reads, the 20 ms
+/// tick, the player and the detectors. Control code calls the public methods from any
+/// thread; they hop onto the loop.
+public final class MediaLeg: @unchecked Sendable {
+    public static let samplesPerFrame = 160 // 20 ms at 8 kHz
+    public let localPort: Int
+    public let eventLoop: EventLoop
+    public private(set) var statistics = LegStatistics()
+
+    let channel: Channel
+    private var parameters: LegParameters
+    private let onEvent: @Sendable (MediaEvent) -> Void
+    private let onClose: @Sendable () -> Void
+
+    // Sender state (RFC 3550 §5.1): random initial sequence number, timestamp and SSRC.
+    private var sequenceNumber = UInt16.random(in: .min ... .max)
+    private var timestamp = UInt32.random(in: .min ... .max)
+    private let ssrc = UInt32.random(in: .min ... .max)
+    private var sentFirst = false
+
+    // Player: the queue of prompts, and the position within the first.
+    private var queue: [(name: String, audio: PCMAudio)] = []
+    private var position = 0
+    private var announcedStart = false
+
+    // Receiver state.
+    private var events = TelephoneEventReceiver()
+    private var dedup = DTMFDeduplicator()
+    private let detector = DTMFDetector()
+    private var decoded = [Int16](repeating: 0, count: 4096)
+    private var lastReceiveMilliseconds: Int64
+    private var timedOut = false
+    private var closed = false
+
+    private var pcmFrame = [Int16](repeating: 0, count: MediaLeg.samplesPerFrame)
+    private var codeFrame = [UInt8](repeating: 0, count: MediaLeg.samplesPerFrame)
+
+    init(channel: Channel, localPort: Int, parameters: LegParameters, now: Int64,
+         onEvent: @escaping @Sendable (MediaEvent) -> Void, onClose: @escaping @Sendable () -> Void) {
+        self.channel = channel
+        self.eventLoop = channel.eventLoop
+        self.localPort = localPort
+        self.parameters = parameters
+        self.onEvent = onEvent
+        self.onClose = onClose
+        self.lastReceiveMilliseconds = now
+    }
+
+    // MARK: Control side (any thread)
+
+    /// Queues a prompt; it plays after those already queued, then silence follows.
+    public func play(_ name: String, audio: PCMAudio) {
+        eventLoop.execute { self.queue.append((name, audio)) }
+    }
+
+    /// Stops the current prompt and drops the queue.
+    public func stopPlayback() {
+        eventLoop.execute {
+            self.queue.removeAll()
+            self.position = 0
+            self.announcedStart = false
+        }
+    }
+
+    /// Closes the socket; the port returns to the allocator when the close completes.
+    public func close() {
+        eventLoop.execute { self.closeOnLoop() }
+    }
+
+    /// Reads the statistics on the leg's loop.
+    public func currentStatistics() -> EventLoopFuture<LegStatistics> {
+        eventLoop.submit { self.statistics }
+    }
+
+    // MARK: Media plane (on eventLoop)
+
+    func closeOnLoop() {
+        guard !closed else { return }
+        closed = true
+        queue.removeAll()
+        channel.close(promise: nil)
+        onClose()
+    }
+
+    var isClosed: Bool { closed }
+
+    /// One 20 ms tick: check the media timeout, produce and send the next frame.
+    func tick(nowMilliseconds now: Int64) {
+        guard !closed else { return }
+        if let limit = parameters.mediaTimeoutMilliseconds, !timedOut, now - lastReceiveMilliseconds >= limit {
+            timedOut = true
+            onEvent(.mediaTimeout)
+        }
+        produceFrame()
+        sendFrame()
+    }
+
+    private func produceFrame() {
+        guard let current = queue.first else {
+            for i in 0..<pcmFrame.count { pcmFrame[i] = 0 }
+            return
+        }
+        if !announcedStart {
+            announcedStart = true
+            onEvent(.promptStarted(current.name))
+        }
+        let samples = current.audio.samples
+        let n = min(MediaLeg.samplesPerFrame, samples.count - position)
+        for i in 0..<n { pcmFrame[i] = samples[position + i] }
+        for i in n..<MediaLeg.samplesPerFrame { pcmFrame[i] = 0 }
+        position += n
+        if position >= samples.count {
+            queue.removeFirst()
+            position = 0
+            announcedStart = false
+            onEvent(.promptFinished(current.name))
+        }
+    }
+
+    private func sendFrame() {
+        pcmFrame.withUnsafeBufferPointer { src in
+            codeFrame.withUnsafeMutableBufferPointer { dst in _ = G711.encode(parameters.law, src, into: dst) }
+        }
+        let header = RTPHeader(marker: !sentFirst, payloadType: parameters.payloadType,
+                               sequenceNumber: sequenceNumber, timestamp: timestamp, ssrc: ssrc)
+        var buffer = channel.allocator.buffer(capacity: RTPHeader.fixedSize + MediaLeg.samplesPerFrame)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: RTPHeader.fixedSize) { header.write(to: $0) }
+        buffer.writeBytes(codeFrame)
+        channel.writeAndFlush(AddressedEnvelope(remoteAddress: parameters.remote, data: buffer), promise: nil)
+        sentFirst = true
+        sequenceNumber &+= 1
+        timestamp &+= UInt32(MediaLeg.samplesPerFrame)
+        statistics.packetsSent += 1
+    }
+
+    /// Handles one received datagram: RTP audio or telephone-event; anything else is counted and dropped.
+    func receive(_ buffer: ByteBuffer, nowMilliseconds now: Int64) {
+        guard !closed else { return }
+        buffer.withUnsafeReadableBytes { bytes in
+            guard let packet = try? RTPPacketView.parse(bytes) else {
+                statistics.malformedDropped += 1
+                return
+            }
+            statistics.packetsReceived += 1
+            lastReceiveMilliseconds = now
+            let payload = UnsafeRawBufferPointer(rebasing: bytes[packet.payloadRange])
+            let pt = packet.header.payloadType
+            if let te = parameters.telephoneEventPayloadType, pt == te {
+                if let event = TelephoneEvent(payload: payload),
+                   let digit = events.receive(event, timestamp: packet.header.timestamp) {
+                    report(digit, source: .rfc4733, now: now)
+                }
+            } else if pt == parameters.payloadType {
+                guard parameters.inbandDTMF, payload.count > 0 else { return }
+                let count = min(payload.count, decoded.count)
+                let digits = decoded.withUnsafeMutableBufferPointer { out -> String in
+                    let codes = payload.assumingMemoryBound(to: UInt8.self)
+                    G711.decode(parameters.law, UnsafeBufferPointer(rebasing: codes[0..<count]), into: out)
+                    return detector.process(UnsafeBufferPointer(rebasing: out[0..<count]))
+                }
+                for d in digits { report(d, source: .inband, now: now) }
+            } else {
+                statistics.unknownPayloadDropped += 1
+            }
+        }
+    }
+
+    func report(_ digit: Character, source: DTMFSource, now: Int64) {
+        guard dedup.accept(digit, source: source, now: now) else { return }
+        statistics.digitsReported += 1
+        onEvent(.digit(digit, source: source))
+    }
+}
+
+/// Feeds a leg's socket reads into the leg on its loop.
+final class MediaLegHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    weak var leg: MediaLeg?
+    let clock: MediaClock
+
+    init(clock: MediaClock) { self.clock = clock }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        leg?.receive(envelope.data, nowMilliseconds: clock.nowMilliseconds())
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // ICMP port unreachable and the like surface here on UDP; a media socket keeps going.
+    }
+}

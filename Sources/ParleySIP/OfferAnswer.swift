@@ -1,0 +1,108 @@
+/// A codec the server can use for audio, as SDP names it.
+public struct AudioCodec: Equatable, Hashable, Sendable {
+    public var name: String
+    public var clockRate: Int
+    /// Static payload type (RFC 3551), or nil for dynamic codecs.
+    public var staticPayloadType: UInt8?
+
+    public init(name: String, clockRate: Int, staticPayloadType: UInt8?) {
+        self.name = name; self.clockRate = clockRate; self.staticPayloadType = staticPayloadType
+    }
+
+    public static let pcmu = AudioCodec(name: "PCMU", clockRate: 8000, staticPayloadType: 0)
+    public static let pcma = AudioCodec(name: "PCMA", clockRate: 8000, staticPayloadType: 8)
+}
+
+/// What an RFC 3264 answer settled for the audio stream.
+public struct NegotiatedAudio: Equatable, Sendable {
+    public var codec: AudioCodec
+    public var payloadType: UInt8
+    /// Payload type of `telephone-event/8000`, if both sides have it.
+    public var telephoneEventPayloadType: UInt8?
+    public var remoteAddress: String
+    public var remotePort: Int
+    /// The direction this side states in the answer.
+    public var direction: SessionDescription.Direction
+    public var ptime: Int
+}
+
+public enum OfferAnswerError: Error, Equatable, Sendable, CustomStringConvertible {
+    case noAudio
+    case noCommonCodec(offered: [String])
+    case noConnectionAddress
+
+    public var description: String {
+        switch self {
+        case .noAudio: return "the offer has no usable audio stream"
+        case let .noCommonCodec(offered): return "no common codec (offered \(offered.joined(separator: ", ")))"
+        case .noConnectionAddress: return "the offer has no connection address"
+        }
+    }
+}
+
+/// RFC 3264 answerer for one audio stream.
+public struct OfferAnswer: Sendable {
+    /// Codecs this side supports, used in the offerer's preference order.
+    public var supported: [AudioCodec]
+
+    public init(supported: [AudioCodec] = [.pcmu, .pcma]) { self.supported = supported }
+
+    /// Chooses the codec and builds the answer. Streams other than the first usable RTP/AVP
+    /// audio stream are declined with port 0 (§6).
+    public func answer(offer: SessionDescription, localAddress: String, localPort: Int, sessionID: UInt64)
+        throws(OfferAnswerError) -> (answer: SessionDescription, negotiated: NegotiatedAudio) {
+        var chosen: (index: Int, negotiated: NegotiatedAudio)?
+        var offeredNames: [String] = []
+        for (index, m) in offer.media.enumerated() where chosen == nil {
+            guard m.type == "audio", m.port != 0, m.proto.hasPrefix("RTP/AVP") else { continue }
+            var telephoneEvent: UInt8?
+            for f in m.formats {
+                if let map = m.rtpmap(f), map.name.lowercased() == "telephone-event", map.rate == 8000, let pt = UInt8(f), pt < 128 {
+                    telephoneEvent = pt
+                    break
+                }
+            }
+            for f in m.formats {
+                guard let pt = UInt8(f), pt < 128 else { continue }
+                let map = m.rtpmap(f)
+                offeredNames.append(map?.name ?? f)
+                let codec = supported.first { c in
+                    if let map { return map.name.uppercased() == c.name.uppercased() && map.rate == c.clockRate }
+                    return c.staticPayloadType == pt
+                }
+                if let codec {
+                    guard let address = m.connection ?? offer.connection else { throw .noConnectionAddress }
+                    let ptime = m.attribute("ptime").flatMap { Int($0) } ?? 20
+                    chosen = (index, NegotiatedAudio(codec: codec, payloadType: pt, telephoneEventPayloadType: telephoneEvent,
+                                                     remoteAddress: address, remotePort: m.port,
+                                                     direction: m.direction.answer, ptime: ptime))
+                    break
+                }
+            }
+        }
+        guard let chosen else {
+            if offer.media.contains(where: { $0.type == "audio" && $0.port != 0 }) { throw .noCommonCodec(offered: offeredNames) }
+            throw .noAudio
+        }
+        var answer = SessionDescription(origin: "parley \(sessionID) \(sessionID) IN \(localAddress.contains(":") ? "IP6" : "IP4") \(localAddress)",
+                                        sessionName: "parley", connection: localAddress)
+        for (index, m) in offer.media.enumerated() {
+            if index != chosen.index {
+                answer.media.append(.init(type: m.type, port: 0, proto: m.proto, formats: m.formats))
+                continue
+            }
+            let n = chosen.negotiated
+            var formats = ["\(n.payloadType)"]
+            var attrs = [SessionDescription.Attribute("rtpmap", "\(n.payloadType) \(n.codec.name)/\(n.codec.clockRate)")]
+            if let te = n.telephoneEventPayloadType {
+                formats.append("\(te)")
+                attrs.append(.init("rtpmap", "\(te) telephone-event/8000"))
+                attrs.append(.init("fmtp", "\(te) 0-16"))
+            }
+            attrs.append(.init("ptime", "20"))
+            attrs.append(.init(n.direction.rawValue))
+            answer.media.append(.init(type: "audio", port: localPort, proto: m.proto, formats: formats, attributes: attrs))
+        }
+        return (answer, chosen.negotiated)
+    }
+}

@@ -1,0 +1,274 @@
+/// A SIP or SIPS URI (RFC 3261 §19.1): `sip:user:password@host:port;params?headers`.
+public struct SIPURI: Equatable, Sendable, CustomStringConvertible {
+    public var scheme: String
+    public var user: String?
+    public var password: String?
+    /// Host name, IPv4 address, or IPv6 reference without brackets.
+    public var host: String
+    public var port: Int?
+    /// URI parameters in order; a parameter without a value maps to nil.
+    public var parameters: [(name: String, value: String?)]
+    public var headers: String?
+
+    public init(scheme: String = "sip", user: String? = nil, host: String, port: Int? = nil) {
+        self.scheme = scheme
+        self.user = user
+        self.password = nil
+        self.host = host
+        self.port = port
+        self.parameters = []
+        self.headers = nil
+    }
+
+    public static func == (a: SIPURI, b: SIPURI) -> Bool {
+        a.scheme == b.scheme && a.user == b.user && a.password == b.password && a.host.lowercased() == b.host.lowercased()
+            && a.port == b.port && a.headers == b.headers
+            && a.parameters.map { "\($0.name.lowercased())=\($0.value ?? "")" } == b.parameters.map { "\($0.name.lowercased())=\($0.value ?? "")" }
+    }
+
+    public func parameter(_ name: String) -> String?? {
+        parameters.first { $0.name.lowercased() == name.lowercased() }.map { $0.value }
+    }
+
+    /// Parses a URI; nil when it is not a well-formed sip/sips URI.
+    public init?(_ text: String) {
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let scheme = text[..<colon].lowercased()
+        guard scheme == "sip" || scheme == "sips" else { return nil }
+        self.scheme = scheme
+        var rest = text[text.index(after: colon)...]
+        if let q = rest.firstIndex(of: "?") {
+            headers = String(rest[rest.index(after: q)...])
+            rest = rest[..<q]
+        } else {
+            headers = nil
+        }
+        // userinfo ends at the last '@' (user parts may hold escaped characters but not '@').
+        if let at = rest.lastIndex(of: "@") {
+            let userinfo = rest[..<at]
+            if let pc = userinfo.firstIndex(of: ":") {
+                user = SIPURI.unescape(userinfo[..<pc])
+                password = String(userinfo[userinfo.index(after: pc)...])
+            } else {
+                user = SIPURI.unescape(userinfo)
+                password = nil
+            }
+            guard let u = user, !u.isEmpty else { return nil }
+            rest = rest[rest.index(after: at)...]
+        } else {
+            user = nil
+            password = nil
+        }
+        var paramsPart: Substring = ""
+        if let semi = rest.firstIndex(of: ";") {
+            paramsPart = rest[rest.index(after: semi)...]
+            rest = rest[..<semi]
+        }
+        guard let (host, port) = SIPURI.parseHostPort(rest) else { return nil }
+        self.host = host
+        self.port = port
+        parameters = paramsPart.split(separator: ";").map { p in
+            if let eq = p.firstIndex(of: "=") {
+                return (String(p[..<eq]), String(p[p.index(after: eq)...]))
+            }
+            return (String(p), nil)
+        }
+    }
+
+    /// Parses `host[:port]` with IPv6 references in brackets.
+    public static func parseHostPort<S: StringProtocol>(_ s: S) -> (String, Int?)? {
+        let text = String(s)
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            guard !host.isEmpty, host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
+            let after = text[text.index(after: close)...]
+            if after.isEmpty { return (host, nil) }
+            guard after.first == ":", let port = Int(after.dropFirst()), (1...65535).contains(port) else { return nil }
+            return (host, port)
+        }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let hostPart = parts.first, !hostPart.isEmpty,
+              hostPart.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_" }),
+              hostPart.allSatisfy({ $0.isASCII }) else { return nil }
+        if parts.count == 2 {
+            guard let port = Int(parts[1]), (1...65535).contains(port) else { return nil }
+            return (String(hostPart), port)
+        }
+        return (String(hostPart), nil)
+    }
+
+    static func unescape<S: StringProtocol>(_ s: S) -> String {
+        var bytes: [UInt8] = []
+        var it = Array(s.utf8)[...]
+        while let b = it.popFirst() {
+            if b == UInt8(ascii: "%"), it.count >= 2,
+               let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) {
+                bytes.append(v); it = it.dropFirst(2)
+            } else {
+                bytes.append(b)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The host as it appears in a URI: IPv6 in brackets.
+    public var hostReference: String { host.contains(":") ? "[\(host)]" : host }
+
+    public var description: String {
+        var s = scheme + ":"
+        if let user { s += user; if let password { s += ":" + password }; s += "@" }
+        s += hostReference
+        if let port { s += ":\(port)" }
+        for p in parameters { s += ";" + p.name + (p.value.map { "=" + $0 } ?? "") }
+        if let headers { s += "?" + headers }
+        return s
+    }
+}
+
+/// A name-addr or addr-spec with header parameters, as in From, To and Contact (§20.10).
+public struct NameAddress: Equatable, Sendable {
+    public var displayName: String?
+    public var uri: String
+    public var parameters: [(name: String, value: String?)]
+
+    public static func == (a: NameAddress, b: NameAddress) -> Bool {
+        a.displayName == b.displayName && a.uri == b.uri && a.parameters.map { $0.name + "=" + ($0.value ?? "") } == b.parameters.map { $0.name + "=" + ($0.value ?? "") }
+    }
+
+    public var tag: String? { parameters.first { $0.name.lowercased() == "tag" }?.value }
+
+    public init(displayName: String? = nil, uri: String, parameters: [(name: String, value: String?)] = []) {
+        self.displayName = displayName
+        self.uri = uri
+        self.parameters = parameters
+    }
+
+    /// Parses `"Display" <uri>;tag=x`, `Display <uri>`, or `uri;tag=x`.
+    public init?(_ text: String) {
+        let t = text.trimmingSIPWhitespace()
+        var rest: Substring
+        if let lt = NameAddress.indexOfUnquoted("<", in: t) {
+            var name = t[..<lt].trimmingSIPWhitespace()
+            if name.hasPrefix("\"") {
+                guard name.count >= 2, name.hasSuffix("\"") else { return nil }
+                name = NameAddress.unquote(name.dropFirst().dropLast())
+            }
+            displayName = name.isEmpty ? nil : name
+            let afterLT = t[t.index(after: lt)...]
+            guard let gt = afterLT.firstIndex(of: ">") else { return nil }
+            uri = String(afterLT[..<gt])
+            rest = afterLT[afterLT.index(after: gt)...]
+        } else {
+            displayName = nil
+            // addr-spec form: URI parameters cannot be told apart from header parameters (§20), so ';' ends the URI.
+            if let semi = t.firstIndex(of: ";") {
+                uri = String(t[..<semi]); rest = t[semi...]
+            } else {
+                uri = t; rest = ""
+            }
+        }
+        guard !uri.isEmpty, uri.contains(":"), !uri.contains(where: { $0 == "\"" || $0 == "<" || $0 == ">" || $0 == " " }) else { return nil }
+        parameters = rest.split(separator: ";").compactMap { p in
+            let s = p.trimmingSIPWhitespace()
+            if s.isEmpty { return nil }
+            if let eq = s.firstIndex(of: "=") {
+                return (s[..<eq].trimmingSIPWhitespace(), s[s.index(after: eq)...].trimmingSIPWhitespace())
+            }
+            return (s, nil)
+        }
+    }
+
+    static func indexOfUnquoted(_ c: Character, in s: String) -> String.Index? {
+        var inQuotes = false, escaped = false
+        var i = s.startIndex
+        while i < s.endIndex {
+            let ch = s[i]
+            if escaped { escaped = false } else if ch == "\\" && inQuotes { escaped = true } else if ch == "\"" { inQuotes.toggle() } else if ch == c && !inQuotes { return i }
+            i = s.index(after: i)
+        }
+        return nil
+    }
+
+    static func unquote<S: StringProtocol>(_ s: S) -> String {
+        var out = ""
+        var escaped = false
+        for ch in s {
+            if escaped { out.append(ch); escaped = false } else if ch == "\\" { escaped = true } else { out.append(ch) }
+        }
+        return out
+    }
+
+    public var description: String {
+        var s = ""
+        if let displayName {
+            let escaped = displayName.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"")
+            s += "\"\(escaped)\" "
+        }
+        s += "<\(uri)>"
+        for p in parameters { s += ";" + p.name + (p.value.map { "=" + $0 } ?? "") }
+        return s
+    }
+}
+
+/// One Via header value (§20.42): `SIP/2.0/UDP host:port;branch=z9hG4bK...;rport`.
+public struct Via: Equatable, Sendable {
+    public var transport: String
+    public var host: String
+    public var port: Int?
+    public var parameters: [(name: String, value: String?)]
+
+    public static func == (a: Via, b: Via) -> Bool {
+        a.transport == b.transport && a.host == b.host && a.port == b.port && a.parameters.map { $0.name + "=" + ($0.value ?? "") } == b.parameters.map { $0.name + "=" + ($0.value ?? "") }
+    }
+
+    public init?(_ text: String) {
+        let t = text.trimmingSIPWhitespace()
+        guard let space = t.firstIndex(where: { $0 == " " || $0 == "\t" }) else { return nil }
+        let proto = t[..<space].split(separator: "/").map { $0.trimmingSIPWhitespace() }
+        guard proto.count == 3, proto[0].uppercased() == "SIP", proto[1] == "2.0", !proto[2].isEmpty else { return nil }
+        transport = proto[2].uppercased()
+        var rest = t[space...].trimmingSIPWhitespace()[...]
+        var params: Substring = ""
+        if let semi = rest.firstIndex(of: ";") { params = rest[rest.index(after: semi)...]; rest = rest[..<semi] }
+        guard let (h, p) = SIPURI.parseHostPort(rest.trimmingSIPWhitespace()) else { return nil }
+        host = h
+        port = p
+        parameters = params.split(separator: ";").map { p in
+            let s = p.trimmingSIPWhitespace()
+            if let eq = s.firstIndex(of: "=") {
+                return (s[..<eq].trimmingSIPWhitespace(), s[s.index(after: eq)...].trimmingSIPWhitespace())
+            }
+            return (s, nil)
+        }
+    }
+
+    public var branch: String? { parameters.first { $0.name.lowercased() == "branch" }?.value ?? nil }
+    public var hasRPort: Bool { parameters.contains { $0.name.lowercased() == "rport" } }
+}
+
+extension String {
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var result = ""
+        var rest = self[...]
+        while let r = rest.range(of: target) {
+            result += rest[..<r.lowerBound]
+            result += replacement
+            rest = rest[r.upperBound...]
+        }
+        return result + rest
+    }
+}
+
+extension Substring {
+    func range(of target: String) -> Range<Index>? {
+        guard !target.isEmpty else { return nil }
+        var i = startIndex
+        while i < endIndex {
+            if self[i...].hasPrefix(target) { return i..<index(i, offsetBy: target.count) }
+            i = index(after: i)
+        }
+        return nil
+    }
+}

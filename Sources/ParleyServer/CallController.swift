@@ -1,0 +1,431 @@
+import Foundation
+import Logging
+import NIOCore
+import ParleyDSP
+import ParleyMedia
+import ParleySIP
+
+/// The UAS side of every call: routing, offer/answer, the INVITE server transaction's
+/// response retransmission, and the call's media leg.
+///
+/// Confined to the SIP channel's event loop; media events hop here from the legs' loops.
+final class CallController: @unchecked Sendable {
+    // RFC 3261 §17.1.1.1 timer values.
+    static let t1: Int64 = 500
+    static let t2: Int64 = 4_000
+    /// How long an ended call is kept to absorb retransmissions (64 × T1).
+    static let lingerMilliseconds: Int64 = 64 * t1
+
+    enum State { case proceeding, answering, answered, confirmed, ended }
+
+    final class Call {
+        let id: String
+        let tenant: String
+        let number: String
+        let invite: SIPMessage
+        let inviteBranch: String?
+        let source: SocketAddress
+        let localTag = SIPResponses.randomToken(10)
+        let target: ParleyConfig.Target
+        var state: State = .proceeding
+        var lastInviteResponse: SIPMessage?
+        var byeResponse: SIPMessage?
+        var leg: MediaLeg?
+        var negotiated: NegotiatedAudio?
+        var retransmit: Scheduled<Void>?
+        var retransmitInterval: Int64 = CallController.t1
+        var answerTimer: Scheduled<Void>?
+        var ackTimeout: Scheduled<Void>?
+        var localCSeq: UInt32 = 0
+        var logger: Logger
+
+        init(id: String, tenant: String, number: String, invite: SIPMessage, source: SocketAddress, target: ParleyConfig.Target, logger: Logger) {
+            self.id = id; self.tenant = tenant; self.number = number; self.invite = invite
+            self.inviteBranch = invite["Via"].flatMap { Via($0)?.branch }
+            self.source = source; self.target = target; self.logger = logger
+        }
+    }
+
+    let loop: EventLoop
+    var config: ParleyConfig
+    let media: MediaEngine
+    let prompts: PromptCache
+    let events: EventLog
+    let logger: Logger
+    let localHost: String
+    let localPort: Int
+    private var send: (SIPMessage, SocketAddress) -> Void = { _, _ in }
+    private var calls: [String: Call] = [:]
+    /// Final non-2xx responses to INVITEs, kept to answer retransmissions (key: Call-ID + CSeq).
+    private var refused: [String: SIPMessage] = [:]
+    private(set) var malformedCount = 0
+
+    init(loop: EventLoop, config: ParleyConfig, media: MediaEngine, prompts: PromptCache, events: EventLog,
+         logger: Logger, localHost: String, localPort: Int) {
+        self.loop = loop; self.config = config; self.media = media; self.prompts = prompts
+        self.events = events; self.logger = logger; self.localHost = localHost; self.localPort = localPort
+    }
+
+    func attach(send: @escaping (SIPMessage, SocketAddress) -> Void) { self.send = send }
+
+    var activeCallCount: Int { calls.values.filter { $0.state != .ended }.count }
+
+    // MARK: Inbound
+
+    func handle(_ message: SIPMessage, from source: SocketAddress) {
+        guard let method = message.method else { return handleResponse(message) }
+        switch method {
+        case "INVITE": handleInvite(message, from: source)
+        case "ACK": handleAck(message)
+        case "BYE": handleBye(message, from: source)
+        case "CANCEL": handleCancel(message, from: source)
+        case "OPTIONS":
+            var r = SIPResponses.response(to: message, status: 200, reason: "OK", toTag: SIPResponses.randomToken(10))
+            r.append("Allow", SIPResponses.allow)
+            r.append("Accept", "application/sdp")
+            r.append("Accept-Language", "en")
+            send(r, source)
+        case "REGISTER", "SUBSCRIBE", "NOTIFY", "REFER", "INFO", "UPDATE", "PRACK", "MESSAGE", "PUBLISH":
+            var r = SIPResponses.response(to: message, status: 405, reason: "Method Not Allowed", toTag: SIPResponses.randomToken(10))
+            r.append("Allow", SIPResponses.allow)
+            send(r, source)
+        default:
+            var r = SIPResponses.response(to: message, status: 501, reason: "Not Implemented", toTag: SIPResponses.randomToken(10))
+            r.append("Allow", SIPResponses.allow)
+            send(r, source)
+        }
+    }
+
+    /// A datagram that failed to parse: 400 if it is a request we can answer, else dropped.
+    func handleMalformed(_ bytes: [UInt8], error: SIPParseError, from source: SocketAddress) {
+        malformedCount += 1
+        let parser = SIPParser()
+        guard let head = parser.parseHeadLeniently(bytes), head.isRequest, head.method != "ACK", head["Via"] != nil else {
+            logger.warning("dropped unparseable SIP datagram", metadata: ["from": "\(source)", "error": "\(error)", "bytes": "\(bytes.count)"])
+            return
+        }
+        logger.warning("answered malformed SIP request with 400", metadata: ["from": "\(source)", "error": "\(error)"])
+        var r = SIPResponses.response(to: head, status: 400, reason: "Bad Request", toTag: SIPResponses.randomToken(10))
+        r.append("Warning", "399 parley \"\(error.description.replacingOccurrences(of: "\"", with: "'"))\"")
+        send(r, source)
+    }
+
+    private func handleResponse(_ message: SIPMessage) {
+        // Responses to our BYEs need no action beyond stopping (no client transaction kept yet).
+        logger.debug("response received", metadata: ["status": "\(message.status ?? 0)", "call-id": "\(message.callID ?? "")"])
+    }
+
+    private func handleInvite(_ invite: SIPMessage, from source: SocketAddress) {
+        guard let callID = invite.callID, let cseq = invite.cseq else { return }
+        let refusedKey = "\(callID) \(cseq.number)"
+        if let final = refused[refusedKey] { return send(final, source) }
+        if let call = calls[callID] {
+            if call.invite.cseq?.number == cseq.number {
+                // A retransmission: repeat the last response (§17.2.1).
+                if let last = call.lastInviteResponse { send(last, source) }
+                return
+            }
+            // A re-INVITE: keep the session as it is and repeat the answer.
+            if call.state == .confirmed, let answer = call.lastInviteResponse {
+                var r = SIPResponses.response(to: invite, status: 200, reason: "OK", toTag: call.localTag)
+                for h in answer.headers where h.name == "Contact" || h.name == "Content-Type" || h.name == "Allow" { r.headers.append(h) }
+                r.body = answer.body
+                return send(r, source)
+            }
+            return refuse(invite, from: source, status: 491, reason: "Request Pending", log: "re-INVITE while the call is being set up")
+        }
+
+        if let mf = invite["Max-Forwards"], let n = Int(mf), n <= 0 {
+            return refuse(invite, from: source, status: 483, reason: "Too Many Hops", log: "Max-Forwards exhausted")
+        }
+        guard let uri = invite.requestURI.flatMap(SIPURI.init) else {
+            return refuse(invite, from: source, status: 416, reason: "Unsupported URI Scheme", log: "Request-URI is not a SIP URI")
+        }
+        guard let tenant = config.tenant(forHost: uri.host) else {
+            return refuse(invite, from: source, status: 404, reason: "Not Found", log: "no tenant serves domain \(uri.host)")
+        }
+        guard let user = uri.user, let number = tenant.numbers[user] else {
+            return refuse(invite, from: source, status: 404, reason: "Not Found", log: "tenant \(tenant.name) has no number '\(uri.user ?? "")'")
+        }
+        if let type = invite["Content-Type"], !type.lowercased().hasPrefix("application/sdp") {
+            var r = SIPResponses.response(to: invite, status: 415, reason: "Unsupported Media Type", toTag: SIPResponses.randomToken(10))
+            r.append("Accept", "application/sdp")
+            return refuse(invite, from: source, response: r, log: "body is \(type)")
+        }
+        guard !invite.body.isEmpty else {
+            return refuse(invite, from: source, status: 488, reason: "Not Acceptable Here", warning: "SDP offer required",
+                          log: "INVITE without SDP offer")
+        }
+        let offer: SessionDescription
+        do {
+            offer = try SessionDescription.parse(invite.bodyText)
+        } catch {
+            return refuse(invite, from: source, status: 400, reason: "Bad Request", warning: "malformed SDP: \(error)", log: "malformed SDP: \(error)")
+        }
+        let call = Call(id: callID, tenant: tenant.name, number: user, invite: invite, source: source, target: number.target,
+                        logger: logger.with("call-id", callID))
+        let from = invite["From"].flatMap(NameAddress.init)
+        events.emit(CallEvent("call.received", callID: callID, [
+            ("tenant", .string(tenant.name)), ("number", .string(user)), ("from", .string(from?.uri ?? "")),
+            ("from_name", .string(from?.displayName ?? "")),
+        ]))
+        calls[callID] = call
+        sendProvisional(call, status: 100, reason: "Trying")
+        if number.answerAfterMilliseconds > 0 {
+            sendProvisional(call, status: 180, reason: "Ringing")
+            call.answerTimer = loop.scheduleTask(in: .milliseconds(number.answerAfterMilliseconds)) { [weak self] in
+                self?.answer(call, offer: offer)
+            }
+        } else {
+            answer(call, offer: offer)
+        }
+    }
+
+    private func sendProvisional(_ call: Call, status: Int, reason: String) {
+        let r = SIPResponses.response(to: call.invite, status: status, reason: reason, toTag: call.localTag)
+        call.lastInviteResponse = r
+        send(r, call.source)
+    }
+
+    private func answer(_ call: Call, offer: SessionDescription) {
+        guard call.state == .proceeding else { return }
+        call.state = .answering
+        let sessionID = UInt64.random(in: 1...UInt64(Int64.max))
+        let negotiated: NegotiatedAudio
+        do {
+            // Probe the offer before taking a port, so a refusal costs nothing.
+            negotiated = try OfferAnswer().answer(offer: offer, localAddress: config.rtp.advertise, localPort: 9, sessionID: sessionID).negotiated
+        } catch {
+            let warning = "305 parley \"\(error)\""
+            var r = SIPResponses.response(to: call.invite, status: 488, reason: "Not Acceptable Here", toTag: call.localTag)
+            r.append("Warning", warning)
+            return finishRefused(call, r, log: "\(error)")
+        }
+        guard let remote = try? SocketAddress(ipAddress: negotiated.remoteAddress, port: negotiated.remotePort) else {
+            var r = SIPResponses.response(to: call.invite, status: 488, reason: "Not Acceptable Here", toTag: call.localTag)
+            r.append("Warning", "305 parley \"connection address must be an IP address\"")
+            return finishRefused(call, r, log: "c= is not an IP address: \(negotiated.remoteAddress)")
+        }
+        let law: G711.Law = negotiated.codec == .pcma ? .alaw : .ulaw
+        let parameters = LegParameters(law: law, payloadType: negotiated.payloadType,
+                                       telephoneEventPayloadType: negotiated.telephoneEventPayloadType, remote: remote,
+                                       mediaTimeoutMilliseconds: config.rtp.mediaTimeoutMilliseconds > 0 ? config.rtp.mediaTimeoutMilliseconds : nil,
+                                       inbandDTMF: config.rtp.inbandDTMF == .always)
+        let loop = self.loop
+        media.openLeg(parameters: parameters, onEvent: { [weak self] event in
+            loop.execute { self?.mediaEvent(event, callID: call.id) }
+        }).hop(to: loop).whenComplete { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case let .failure(error):
+                var r = SIPResponses.response(to: call.invite, status: 503, reason: "Service Unavailable", toTag: call.localTag)
+                r.append("Warning", "399 parley \"\(error)\"")
+                r.append("Retry-After", "5")
+                self.finishRefused(call, r, log: "\(error)")
+            case let .success(leg):
+                guard call.state == .answering else { return leg.close() }
+                self.sendAnswer(call, leg: leg, offer: offer, sessionID: sessionID)
+            }
+        }
+    }
+
+    private func sendAnswer(_ call: Call, leg: MediaLeg, offer: SessionDescription, sessionID: UInt64) {
+        guard let (answer, negotiated) = try? OfferAnswer().answer(offer: offer, localAddress: config.rtp.advertise,
+                                                                  localPort: leg.localPort, sessionID: sessionID) else {
+            leg.close()
+            return finishRefused(call, SIPResponses.response(to: call.invite, status: 500, reason: "Server Internal Error", toTag: call.localTag), log: "answer failed")
+        }
+        call.leg = leg
+        call.negotiated = negotiated
+        var r = SIPResponses.response(to: call.invite, status: 200, reason: "OK", toTag: call.localTag)
+        r.append("Contact", "<sip:\(call.number)@\(hostReference(localHost)):\(localPort)>")
+        r.append("Allow", SIPResponses.allow)
+        r.append("Content-Type", "application/sdp")
+        r.body = Array(answer.serialized().utf8)
+        call.lastInviteResponse = r
+        call.state = .answered
+        send(r, call.source)
+        events.emit(CallEvent("call.answered", callID: call.id, [
+            ("codec", .string(negotiated.codec.name)), ("rtp_port", .int(leg.localPort)),
+            ("remote_rtp", .string("\(negotiated.remoteAddress):\(negotiated.remotePort)")),
+        ]))
+        scheduleRetransmit(call)
+        // Timer H: no ACK within 64 × T1 ends the call.
+        call.ackTimeout = loop.scheduleTask(in: .milliseconds(64 * CallController.t1)) { [weak self] in
+            guard let self, call.state == .answered else { return }
+            call.logger.warning("no ACK for 200 OK; ending the call")
+            self.sendBye(call)
+            self.end(call, cause: "no-ack")
+        }
+    }
+
+    /// 2xx retransmission with Timer G doubling up to T2 (§13.3.1.4).
+    private func scheduleRetransmit(_ call: Call) {
+        call.retransmit = loop.scheduleTask(in: .milliseconds(call.retransmitInterval)) { [weak self] in
+            guard let self, call.state == .answered, let r = call.lastInviteResponse else { return }
+            self.send(r, call.source)
+            call.retransmitInterval = min(call.retransmitInterval * 2, CallController.t2)
+            self.scheduleRetransmit(call)
+        }
+    }
+
+    private func handleAck(_ ack: SIPMessage) {
+        guard let callID = ack.callID, let call = calls[callID] else { return }
+        guard call.state == .answered else { return }
+        call.retransmit?.cancel()
+        call.ackTimeout?.cancel()
+        call.state = .confirmed
+        startApp(call)
+    }
+
+    /// The call's application, once the dialog is confirmed.
+    private func startApp(_ call: Call) {
+        switch call.target {
+        case let .play(name):
+            do {
+                let audio = try prompts.prompt(name)
+                call.leg?.play(name, audio: audio)
+            } catch {
+                call.logger.error("cannot play prompt: \(error)")
+            }
+        }
+    }
+
+    private func handleBye(_ bye: SIPMessage, from source: SocketAddress) {
+        guard let callID = bye.callID, let call = calls[callID] else {
+            return send(SIPResponses.response(to: bye, status: 481, reason: "Call/Transaction Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
+        }
+        if call.state == .ended {
+            if let r = call.byeResponse { send(r, source) } else {
+                send(SIPResponses.response(to: bye, status: 481, reason: "Call/Transaction Does Not Exist"), source)
+            }
+            return
+        }
+        guard call.state == .answered || call.state == .confirmed else {
+            return send(SIPResponses.response(to: bye, status: 481, reason: "Call/Transaction Does Not Exist", toTag: call.localTag), source)
+        }
+        let r = SIPResponses.response(to: bye, status: 200, reason: "OK", toTag: call.localTag)
+        call.byeResponse = r
+        send(r, source)
+        end(call, cause: "bye")
+    }
+
+    private func handleCancel(_ cancel: SIPMessage, from source: SocketAddress) {
+        let branch = cancel["Via"].flatMap { Via($0)?.branch }
+        guard let callID = cancel.callID, let call = calls[callID], call.inviteBranch == branch,
+              call.invite.cseq?.number == cancel.cseq?.number else {
+            return send(SIPResponses.response(to: cancel, status: 481, reason: "Call/Transaction Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
+        }
+        send(SIPResponses.response(to: cancel, status: 200, reason: "OK", toTag: call.localTag), source)
+        guard call.state == .proceeding || call.state == .answering else { return }
+        let r = SIPResponses.response(to: call.invite, status: 487, reason: "Request Terminated", toTag: call.localTag)
+        call.lastInviteResponse = r
+        send(r, call.source)
+        end(call, cause: "cancel")
+    }
+
+    // MARK: Media events
+
+    private func mediaEvent(_ event: MediaEvent, callID: String) {
+        guard let call = calls[callID], call.state != .ended else { return }
+        switch event {
+        case let .digit(digit, source):
+            events.emit(CallEvent("dtmf", callID: callID, [("digit", .string(String(digit))), ("source", .string(source.rawValue))]))
+        case let .promptStarted(name):
+            events.emit(CallEvent("prompt.started", callID: callID, [("prompt", .string(name))]))
+        case let .promptFinished(name):
+            events.emit(CallEvent("prompt.finished", callID: callID, [("prompt", .string(name))]))
+        case .mediaTimeout:
+            call.logger.warning("no RTP for \(config.rtp.mediaTimeoutMilliseconds) ms; ending the call")
+            sendBye(call)
+            end(call, cause: "media-timeout")
+        }
+    }
+
+    // MARK: Ending
+
+    private func refuse(_ invite: SIPMessage, from source: SocketAddress, status: Int, reason: String, warning: String? = nil, log: String) {
+        var r = SIPResponses.response(to: invite, status: status, reason: reason, toTag: SIPResponses.randomToken(10))
+        if let warning { r.append("Warning", "399 parley \"\(warning.replacingOccurrences(of: "\"", with: "'"))\"") }
+        refuse(invite, from: source, response: r, log: log)
+    }
+
+    private func refuse(_ invite: SIPMessage, from source: SocketAddress, response: SIPMessage, log: String) {
+        let callID = invite.callID ?? ""
+        if let cseq = invite.cseq { remember(response, key: "\(callID) \(cseq.number)") }
+        send(response, source)
+        logger.notice("call refused", metadata: ["call-id": "\(callID)", "status": "\(response.status ?? 0)", "why": "\(log)"])
+        events.emit(CallEvent("call.refused", callID: callID, [
+            ("status", .int(response.status ?? 0)), ("reason", .string(log)),
+        ]))
+    }
+
+    private func finishRefused(_ call: Call, _ response: SIPMessage, log: String) {
+        call.lastInviteResponse = response
+        send(response, call.source)
+        call.logger.notice("call refused", metadata: ["status": "\(response.status ?? 0)", "why": "\(log)"])
+        events.emit(CallEvent("call.refused", callID: call.id, [("status", .int(response.status ?? 0)), ("reason", .string(log))]))
+        end(call, cause: "refused", emit: false)
+    }
+
+    private func remember(_ response: SIPMessage, key: String) {
+        refused[key] = response
+        loop.scheduleTask(in: .milliseconds(CallController.lingerMilliseconds)) { [weak self] in
+            self?.refused.removeValue(forKey: key)
+        }
+    }
+
+    /// Frees the call's media and timers; keeps the record a while for retransmissions.
+    private func end(_ call: Call, cause: String, emit: Bool = true) {
+        guard call.state != .ended else { return }
+        call.state = .ended
+        call.retransmit?.cancel()
+        call.answerTimer?.cancel()
+        call.ackTimeout?.cancel()
+        call.leg?.close()
+        call.leg = nil
+        if emit { events.emit(CallEvent("call.ended", callID: call.id, [("cause", .string(cause))])) }
+        let id = call.id
+        loop.scheduleTask(in: .milliseconds(CallController.lingerMilliseconds)) { [weak self] in
+            if self?.calls[id] === call { self?.calls.removeValue(forKey: id) }
+        }
+    }
+
+    /// Sends BYE in the call's dialog to the caller's Contact (§12.2.1.1).
+    private func sendBye(_ call: Call) {
+        guard let from = call.invite["From"], let to = call.invite["To"], let callID = call.invite.callID else { return }
+        let contactURI = call.invite["Contact"].flatMap(NameAddress.init)?.uri ?? NameAddress(from)?.uri ?? ""
+        call.localCSeq += 1
+        var bye = SIPMessage(startLine: .request(method: "BYE", uri: contactURI))
+        bye.append("Via", "SIP/2.0/UDP \(hostReference(localHost)):\(localPort);branch=\(SIPResponses.newBranch());rport")
+        bye.append("Max-Forwards", "70")
+        bye.append("From", NameAddress(to).map { $0.tag == nil ? to + ";tag=\(call.localTag)" : to } ?? to)
+        bye.append("To", from)
+        bye.append("Call-ID", callID)
+        bye.append("CSeq", "\(call.localCSeq) BYE")
+        bye.append("User-Agent", SIPResponses.server)
+        var destination = call.source
+        if let uri = SIPURI(contactURI), let address = try? SocketAddress(ipAddress: uri.host, port: uri.port ?? 5060) {
+            destination = address
+        }
+        send(bye, destination)
+    }
+
+    /// Ends every call (shutdown), sending BYE for established ones.
+    func endAll() {
+        for call in calls.values where call.state != .ended {
+            if call.state == .answered || call.state == .confirmed { sendBye(call) }
+            end(call, cause: "shutdown")
+        }
+    }
+
+    private func hostReference(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
+}
+
+extension Logger {
+    func with(_ key: String, _ value: String) -> Logger {
+        var copy = self
+        copy[metadataKey: key] = .string(value)
+        return copy
+    }
+}

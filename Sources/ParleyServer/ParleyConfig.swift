@@ -1,0 +1,192 @@
+import Foundation
+import ParleyMedia
+
+/// The server's configuration, validated. See `ParleyConfig.load(path:)` and README.md.
+public struct ParleyConfig: Sendable, Equatable {
+    public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+        public enum Transport: String, Sendable { case udp, tcp }
+        public var transport: Transport
+        public var host: String
+        public var port: Int
+        public var description: String { "\(transport.rawValue):\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+    }
+
+    public enum InbandDTMF: String, Sendable { case always, never }
+
+    public struct SIP: Sendable, Equatable {
+        public var listen: [ListenAddress]
+    }
+
+    public struct RTP: Sendable, Equatable {
+        public var bind: String
+        public var advertise: String
+        public var ports: ClosedRange<Int>
+        public var mediaTimeoutMilliseconds: Int64
+        public var inbandDTMF: InbandDTMF
+    }
+
+    /// What a dialled number leads to.
+    public enum Target: Sendable, Equatable {
+        /// Answer, play a prompt, then stay on the line (silence) until the caller hangs up.
+        case play(prompt: String)
+    }
+
+    public struct Number: Sendable, Equatable {
+        public var target: Target
+        /// Ring (180) this long before answering; 0 answers at once.
+        public var answerAfterMilliseconds: Int64
+    }
+
+    public struct Tenant: Sendable, Equatable {
+        public var name: String
+        public var domains: [String]
+        public var numbers: [String: Number]
+    }
+
+    public var file: String
+    public var sip: SIP
+    public var rtp: RTP
+    public var prompts: String
+    public var tenants: [Tenant]
+
+    /// The tenant serving a Request-URI host (case-insensitive), if any.
+    public func tenant(forHost host: String) -> Tenant? {
+        let h = host.lowercased()
+        return tenants.first { $0.domains.contains(h) }
+    }
+}
+
+extension ParleyConfig {
+    /// Reads and validates a configuration file. Relative paths inside it are resolved
+    /// against the file's folder.
+    public static func load(path: String) throws -> ParleyConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, line: nil, key: "", problem: "cannot read the file (\((error as NSError).localizedDescription))")
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws -> ParleyConfig {
+        let r = YAMLReader(file: file)
+        let root = try r.root(text)
+        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants"])
+        let baseDir = (file as NSString).deletingLastPathComponent
+
+        // sip
+        var listen: [ListenAddress] = []
+        if let sipNode = r.field(top, "sip") {
+            let sip = try r.mapping(sipNode, allowed: ["listen"])
+            if let l = r.field(sip, "listen") {
+                let values = try r.strings(l)
+                for (i, text) in values.enumerated() {
+                    guard let address = parseListen(text) else {
+                        throw r.error(YAMLReader.Value(node: l.node, key: "\(l.key)[\(i)]"),
+                                      "'\(text)' is not transport:host:port (e.g. udp:0.0.0.0:5060)")
+                    }
+                    if address.transport == .tcp {
+                        throw r.error(YAMLReader.Value(node: l.node, key: "\(l.key)[\(i)]"), "tcp is not supported yet; use udp")
+                    }
+                    listen.append(address)
+                }
+            }
+        }
+        if listen.isEmpty { listen = [ListenAddress(transport: .udp, host: "0.0.0.0", port: 5060)] }
+
+        // rtp
+        var rtp = RTP(bind: "0.0.0.0", advertise: "127.0.0.1", ports: 20000...29999, mediaTimeoutMilliseconds: 30_000, inbandDTMF: .always)
+        if let rtpNode = r.field(top, "rtp") {
+            let m = try r.mapping(rtpNode, allowed: ["bind", "advertise", "ports", "media_timeout", "inband_dtmf"])
+            if let v = r.field(m, "bind") { rtp.bind = try r.string(v) }
+            if let v = r.field(m, "advertise") { rtp.advertise = try r.string(v) } else { rtp.advertise = rtp.bind == "0.0.0.0" ? "127.0.0.1" : rtp.bind }
+            if let v = r.field(m, "ports") {
+                let text = try r.string(v)
+                let parts = text.split(separator: "-").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard parts.count == 2, parts[0] >= 1024, parts[1] <= 65534, parts[1] - parts[0] >= 1 else {
+                    throw r.error(v, "expected a range like 20000-29999 within 1024-65534")
+                }
+                rtp.ports = parts[0]...parts[1]
+            }
+            if let v = r.field(m, "media_timeout") { rtp.mediaTimeoutMilliseconds = try r.duration(v) }
+            if let v = r.field(m, "inband_dtmf") {
+                guard let mode = InbandDTMF(rawValue: try r.string(v)) else { throw r.error(v, "expected always or never") }
+                rtp.inbandDTMF = mode
+            }
+        }
+
+        // prompts
+        var prompts = "prompts"
+        if let v = r.field(top, "prompts") { prompts = try r.string(v) }
+        if !prompts.hasPrefix("/") { prompts = baseDir.isEmpty ? prompts : "\(baseDir)/\(prompts)" }
+
+        // tenants
+        var tenants: [Tenant] = []
+        var domainOwner: [String: String] = [:]
+        let tenantsNode = try r.required(top, "tenants", in: root)
+        for (name, tv) in try r.mapping(tenantsNode) {
+            let t = try r.mapping(tv, allowed: ["domains", "numbers"])
+            let domainsNode = try r.required(t, "domains", in: tv)
+            let domains = try r.strings(domainsNode).map { $0.lowercased() }
+            guard !domains.isEmpty else { throw r.error(domainsNode, "needs at least one domain") }
+            for d in domains {
+                if let other = domainOwner[d] { throw r.error(domainsNode, "domain '\(d)' already belongs to tenant '\(other)'") }
+                domainOwner[d] = name
+            }
+            var numbers: [String: Number] = [:]
+            if let nv = r.field(t, "numbers") {
+                for (number, value) in try r.mapping(nv) {
+                    guard !number.isEmpty, number.count <= 32, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLetter || "+*#-_.".contains($0)) }) else {
+                        throw r.error(value, "number '\(number)' may hold only digits, letters and + * # - _ .")
+                    }
+                    let entry = try r.mapping(value, allowed: ["play", "answer_after"])
+                    guard let play = r.field(entry, "play") else {
+                        throw r.error(value, "needs a target (play: PROMPT)")
+                    }
+                    let prompt = try r.string(play)
+                    guard PromptCache.isValidName(prompt) else { throw r.error(play, "'\(prompt)' is not a valid prompt name") }
+                    let answerAfter = try r.field(entry, "answer_after").map { try r.duration($0) } ?? 0
+                    numbers[number] = Number(target: .play(prompt: prompt), answerAfterMilliseconds: answerAfter)
+                }
+            }
+            tenants.append(Tenant(name: name, domains: domains, numbers: numbers))
+        }
+        guard !tenants.isEmpty else { throw r.error(tenantsNode, "needs at least one tenant") }
+        return ParleyConfig(file: file, sip: SIP(listen: listen), rtp: rtp, prompts: prompts, tenants: tenants)
+    }
+
+    static func parseListen(_ text: String) -> ListenAddress? {
+        guard let firstColon = text.firstIndex(of: ":"),
+              let transport = ListenAddress.Transport(rawValue: text[..<firstColon].lowercased()) else { return nil }
+        let rest = text[text.index(after: firstColon)...]
+        guard let lastColon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: lastColon)...]),
+              (1...65535).contains(port) else { return nil }
+        var host = String(rest[..<lastColon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        return ListenAddress(transport: transport, host: host, port: port)
+    }
+
+    /// Every prompt the configuration names, with where it is used.
+    public var referencedPrompts: [(prompt: String, usedBy: String)] {
+        var out: [(String, String)] = []
+        for t in tenants {
+            for (number, n) in t.numbers.sorted(by: { $0.key < $1.key }) {
+                if case let .play(prompt) = n.target { out.append((prompt, "tenants.\(t.name).numbers.\(number)")) }
+            }
+        }
+        return out
+    }
+}
+
+
+extension ParleyConfig {
+    /// One line per prompt the configuration names that cannot be played.
+    public func missingPrompts() -> [String] {
+        let cache = PromptCache(directory: prompts)
+        return referencedPrompts.compactMap { prompt, usedBy in
+            do { _ = try cache.prompt(prompt); return nil } catch { return "\(file): \(usedBy): \(error)" }
+        }
+    }
+}

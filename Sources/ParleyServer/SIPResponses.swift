@@ -1,0 +1,30 @@
+import ParleySIP
+
+/// Builds responses and requests as a UAS (RFC 3261 §8.2.6).
+enum SIPResponses {
+    static let allow = "INVITE, ACK, BYE, CANCEL, OPTIONS"
+    static let server = "Parley"
+
+    /// A response copying Via, From, To (adding `toTag` when To has none), Call-ID and CSeq.
+    static func response(to request: SIPMessage, status: Int, reason: String, toTag: String? = nil) -> SIPMessage {
+        var r = SIPMessage(startLine: .response(status: status, reason: reason))
+        for h in request.headers where h.name == "Via" { r.headers.append(h) }
+        if let from = request["From"] { r.append("From", from) }
+        if var to = request["To"] {
+            if let toTag, status != 100, NameAddress(to)?.tag == nil { to += ";tag=\(toTag)" }
+            r.append("To", to)
+        }
+        if let callID = request["Call-ID"] { r.append("Call-ID", callID) }
+        if let cseq = request["CSeq"] { r.append("CSeq", cseq) }
+        r.append("Server", server)
+        return r
+    }
+
+    static func randomToken(_ length: Int = 16) -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        return String((0..<length).map { _ in alphabet[Int.random(in: 0..<alphabet.count)] })
+    }
+
+    /// RFC 3261 §8.1.1.7 magic cookie.
+    static func newBranch() -> String { "z9hG4bK" + randomToken(20) }
+}
