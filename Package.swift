@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 // Layers (see ARCHITECTURE.md): lower targets never import higher ones.
@@ -60,3 +61,19 @@ let package = Package(
         .testTarget(name: "ParleyServerTests", dependencies: ["ParleyServer"], swiftSettings: nioSwift5),
     ]
 )
+
+// Benchmarks (ordo-one/benchmark) are opt-in: `make bench` sets PARLEY_BENCHMARKS=1 and
+// builds them in their own scratch folder, so the ordinary build and the test run stay lean.
+if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/package-benchmark.git", from: "1.38.0", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "MediaBenchmarks",
+            dependencies: [
+                "ParleyDSP", "ParleyRTP", "CSpanDSP",
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/MediaBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]))
+}

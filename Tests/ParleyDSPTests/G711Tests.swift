@@ -9,6 +9,9 @@ struct G711Tests {
         let input = (Int32(Int16.min)...Int32(Int16.max)).map { Int16($0) }
         var simd = [UInt8](repeating: 0, count: input.count)
         input.withUnsafeBufferPointer { i in simd.withUnsafeMutableBufferPointer { o in _ = G711.encode(.ulaw, i, into: o) } }
+        var simd16 = [UInt8](repeating: 0, count: input.count)
+        input.withUnsafeBufferPointer { i in simd16.withUnsafeMutableBufferPointer { o in _ = G711.encodeSIMD16(.ulaw, i, into: o) } }
+        #expect(simd16 == simd)
         var mismatches = 0
         for (k, x) in input.enumerated() {
             let ref = parley_spandsp_linear_to_ulaw(x)
@@ -22,6 +25,9 @@ struct G711Tests {
         let input = (Int32(Int16.min)...Int32(Int16.max)).map { Int16($0) }
         var simd = [UInt8](repeating: 0, count: input.count)
         input.withUnsafeBufferPointer { i in simd.withUnsafeMutableBufferPointer { o in _ = G711.encode(.alaw, i, into: o) } }
+        var simd16 = [UInt8](repeating: 0, count: input.count)
+        input.withUnsafeBufferPointer { i in simd16.withUnsafeMutableBufferPointer { o in _ = G711.encodeSIMD16(.alaw, i, into: o) } }
+        #expect(simd16 == simd)
         var mismatches = 0
         for (k, x) in input.enumerated() {
             let ref = parley_spandsp_linear_to_alaw(x)
