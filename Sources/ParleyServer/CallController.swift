@@ -382,9 +382,24 @@ final class CallController: @unchecked Sendable {
         call.retransmit?.cancel()
         call.answerTimer?.cancel()
         call.ackTimeout?.cancel()
-        call.leg?.close()
+        let leg = call.leg
         call.leg = nil
-        if emit { events.emit(CallEvent("call.ended", callID: call.id, [("cause", .string(cause))])) }
+        if let leg {
+            // The counters live on the leg's loop: read them there, then close the socket.
+            let events = self.events
+            leg.currentStatistics().whenComplete { result in
+                leg.close()
+                guard emit else { return }
+                var fields: [(String, EventValue)] = [("cause", .string(cause))]
+                if case let .success(s) = result {
+                    fields += [("rtp_in", .int(s.packetsReceived)), ("rtp_out", .int(s.packetsSent)),
+                               ("rtp_malformed", .int(s.malformedDropped)), ("rtp_unknown_pt", .int(s.unknownPayloadDropped))]
+                }
+                events.emit(CallEvent("call.ended", callID: call.id, fields))
+            }
+        } else if emit {
+            events.emit(CallEvent("call.ended", callID: call.id, [("cause", .string(cause))]))
+        }
         let id = call.id
         loop.scheduleTask(in: .milliseconds(CallController.lingerMilliseconds)) { [weak self] in
             if self?.calls[id] === call { self?.calls.removeValue(forKey: id) }
