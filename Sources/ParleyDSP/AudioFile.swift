@@ -5,12 +5,16 @@ public enum AudioFileError: Error, CustomStringConvertible, Equatable {
     case cannotOpen(path: String, reason: String)
     case unsupported(path: String, reason: String)
     case empty(path: String)
+    case closed(path: String)
+    case writeFailed(path: String, reason: String)
 
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason): return "\(path): cannot open audio file: \(reason)"
         case let .unsupported(path, reason): return "\(path): unsupported audio: \(reason)"
         case let .empty(path): return "\(path): audio file holds no samples"
+        case let .closed(path): return "\(path): written after close"
+        case let .writeFailed(path, reason): return "\(path): write failed: \(reason)"
         }
     }
 }
@@ -28,18 +32,45 @@ public struct PCMAudio: Sendable, Equatable {
     /// Duration in milliseconds.
     public var durationMilliseconds: Int { sampleRate > 0 ? samples.count * 1000 / sampleRate : 0 }
 
-    /// Reads a whole audio file with libsndfile (WAV in PCM, µ-law or A-law, Ogg/Opus, …).
-    /// Stereo files are mixed down to mono.
+    /// Reads a whole audio file with libsndfile (WAV in PCM, µ-law or A-law at any rate,
+    /// Ogg/Opus, …). Multichannel files are mixed down to mono.
     public static func read(path: String) throws(AudioFileError) -> PCMAudio {
         var info = SF_INFO()
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
             throw .cannotOpen(path: path, reason: String(cString: sf_strerror(nil)))
         }
         defer { sf_close(file) }
-        guard info.channels >= 1, info.channels <= 8, info.samplerate > 0 else {
-            throw .unsupported(path: path, reason: "\(info.channels) channels at \(info.samplerate) Hz")
+        return try readAll(file, info: info, name: path)
+    }
+
+    /// Decodes a whole audio file held in memory (an upload, a fuzz input) without
+    /// touching the disk. `name` is used in errors.
+    public static func decode(bytes: [UInt8], name: String = "<memory>") throws(AudioFileError) -> PCMAudio {
+        let source = MemorySource(bytes)
+        var io = SF_VIRTUAL_IO(
+            get_filelen: { user in MemorySource.from(user).length },
+            seek: { offset, whence, user in MemorySource.from(user).seek(offset, whence) },
+            read: { ptr, count, user in MemorySource.from(user).read(ptr, count) },
+            write: { _, _, _ in 0 },
+            tell: { user in MemorySource.from(user).position })
+        var info = SF_INFO()
+        let result: Result<PCMAudio, AudioFileError> = withExtendedLifetime(source) {
+            guard let file = sf_open_virtual(&io, Int32(SFM_READ), &info, Unmanaged.passUnretained(source).toOpaque()) else {
+                return .failure(.cannotOpen(path: name, reason: String(cString: sf_strerror(nil))))
+            }
+            defer { sf_close(file) }
+            return Result { () throws(AudioFileError) in try readAll(file, info: info, name: name) }
         }
-        guard info.frames > 0 else { throw .empty(path: path) }
+        return try result.get()
+    }
+
+    /// Longest audio accepted, in samples at 48 kHz (one hour).
+    static let maximumSamples = 48_000 * 3600
+
+    static func readAll(_ file: OpaquePointer, info: SF_INFO, name: String) throws(AudioFileError) -> PCMAudio {
+        guard info.channels >= 1, info.channels <= 8, (8000...192_000).contains(info.samplerate) else {
+            throw .unsupported(path: name, reason: "\(info.channels) channels at \(info.samplerate) Hz")
+        }
         // A lying header can claim any length: read in blocks instead of trusting `frames`.
         let channels = Int(info.channels)
         var samples: [Int16] = []
@@ -56,9 +87,54 @@ public struct PCMAudio: Sendable, Equatable {
                     samples.append(Int16(sum / Int32(channels)))
                 }
             }
-            if samples.count > 48_000 * 3600 { throw .unsupported(path: path, reason: "longer than one hour") }
+            if samples.count > maximumSamples { throw .unsupported(path: name, reason: "longer than one hour") }
         }
-        guard !samples.isEmpty else { throw .empty(path: path) }
+        guard !samples.isEmpty else { throw .empty(path: name) }
         return PCMAudio(sampleRate: Int(info.samplerate), samples: samples)
     }
 }
+
+/// Bytes behind libsndfile's virtual I/O callbacks.
+private final class MemorySource {
+    let bytes: [UInt8]
+    var position: sf_count_t = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    static func from(_ user: UnsafeMutableRawPointer?) -> MemorySource {
+        // The pointer is always the one passed to sf_open_virtual, kept alive by the caller.
+        Unmanaged<MemorySource>.fromOpaque(UnsafeRawPointer(user!)).takeUnretainedValue()
+    }
+
+    var length: sf_count_t { sf_count_t(bytes.count) }
+
+    func seek(_ offset: sf_count_t, _ whence: Int32) -> sf_count_t {
+        let base: sf_count_t
+        switch whence {
+        case SEEK_SET: base = 0
+        case SEEK_CUR: base = position
+        case SEEK_END: base = length
+        default: return -1
+        }
+        let (target, overflow) = base.addingReportingOverflow(offset)
+        guard !overflow, target >= 0, target <= length else { return -1 }
+        position = target
+        return position
+    }
+
+    func read(_ destination: UnsafeMutableRawPointer?, _ count: sf_count_t) -> sf_count_t {
+        guard let destination, count > 0, position < length else { return 0 }
+        let n = Int(min(count, length - position))
+        bytes.withUnsafeBytes { src in
+            destination.copyMemory(from: src.baseAddress! + Int(position), byteCount: n)
+        }
+        position += sf_count_t(n)
+        return sf_count_t(n)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
