@@ -4,8 +4,13 @@ import PackageDescription
 
 // Layers (see ARCHITECTURE.md): lower targets never import higher ones.
 //   parley -> ParleyServer -> ParleySIP, ParleyMedia -> ParleyRTP, ParleyDSP -> C system libraries
-let strictSwift6: [SwiftSetting] = []
-let nioSwift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+// PARLEY_TARGET_CPU=x86-64-v3 (or another LLVM CPU name) builds for that CPU, e.g. with
+// AVX2 vectors for the DSP loops; unset, the toolchain's portable baseline is used.
+let targetCPU: [SwiftSetting] = ProcessInfo.processInfo.environment["PARLEY_TARGET_CPU"].map {
+    [.unsafeFlags(["-target-cpu", $0])]
+} ?? []
+let strictSwift6: [SwiftSetting] = targetCPU
+let nioSwift5: [SwiftSetting] = [.swiftLanguageMode(.v5)] + targetCPU
 
 let package = Package(
     name: "Parley",

@@ -102,8 +102,10 @@ public enum G711 {
         let x = Int32(sample)
         let sign = x >> 31                              // 0 or -1
         let biased = ((x ^ sign) &- sign) &+ 0x84       // |x| + 132: 132 ... 32 900
-        let bits = Int32(bitPattern: Float(biased).bitPattern)
-        let code = min((bits >> 19) &- ((127 + 7) << 4), 0x7F)
+        // Clamp in the float domain (minps is baseline SSE; a 32-bit integer min is not):
+        // every magnitude from 32 767 up encodes as segment 7, mantissa 15 = 0x7F.
+        let bits = Int32(bitPattern: min(Float(biased), 32767).bitPattern)
+        let code = (bits >> 19) &- ((127 + 7) << 4)
         let mask = 0x7F | (~sign & 0x80)                // 0xFF for x >= 0, 0x7F below
         return UInt8(truncatingIfNeeded: code ^ mask)
     }
@@ -138,16 +140,44 @@ public enum G711 {
     }
 
     /// Decodes `input` into `output` (which must be at least as long).
+    ///
+    /// Branch-free arithmetic per code (`linearBranchless`), which vectorizes; a table
+    /// lookup cannot (no gather in the baseline instruction set).
     /// - Returns: the number of samples written, or 0 if `output` is too short.
     @discardableResult
     public static func decode(_ law: Law, _ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<Int16>) -> Int {
         guard output.count >= input.count, let src = input.baseAddress, let dst = output.baseAddress else { return 0 }
-        let table = law == .ulaw ? ulawTable : alawTable
-        table.withUnsafeBufferPointer { t in
-            guard let tp = t.baseAddress else { return }
-            for i in 0..<input.count { dst[i] = tp[Int(src[i])] }
+        switch law {
+        case .ulaw: for i in 0..<input.count { dst[i] = linearBranchless(ulaw: src[i]) }
+        case .alaw: for i in 0..<input.count { dst[i] = linearBranchless(alaw: src[i]) }
         }
         return input.count
+    }
+
+    /// µ-law to linear without branches or variable shifts. The decoded magnitude plus bias,
+    /// `((mantissa << 3) + 132) << segment`, is the float 2^(7+segment) × (1 + m/16 + 1/32):
+    /// its bit pattern is the code's low seven bits shifted into place plus a constant.
+    @inlinable @inline(__always)
+    public static func linearBranchless(ulaw code: UInt8) -> Int16 {
+        let u = Int32(~code)
+        let bits = ((u & 0x7F) << 19) &+ ((127 + 7) << 23 | 1 << 18)
+        let t = Int32(Float(bitPattern: UInt32(bitPattern: bits)))
+        let negative = (u & 0x80) >> 7                  // 1 when the sign bit is set
+        let magnitude = t &- 0x84
+        return Int16(truncatingIfNeeded: (magnitude ^ -negative) &+ negative)
+    }
+
+    /// A-law to linear without branches: segments 1–7 decode as µ-law's float form without
+    /// the bias; segment 0 is linear (16 m + 8).
+    @inlinable @inline(__always)
+    public static func linearBranchless(alaw code: UInt8) -> Int16 {
+        let a = Int32(code ^ 0x55)
+        let bits = ((a & 0x7F) << 19) &+ ((127 + 7) << 23 | 1 << 18)
+        let segmented = Int32(Float(bitPattern: UInt32(bitPattern: bits)))
+        let linear = ((a & 0x0F) << 4) &+ 8
+        let magnitude = (a & 0x70) == 0 ? linear : segmented
+        let negative = 1 &- ((a & 0x80) >> 7)            // A-law: sign bit set means positive
+        return Int16(truncatingIfNeeded: (magnitude ^ -negative) &+ negative)
     }
 
     /// Sixteen µ-law codes at once. See the type's comment for the float-exponent method.

@@ -70,3 +70,16 @@ struct G711Tests {
         #expect(out.allSatisfy { $0 == 7 })
     }
 }
+
+@Suite("G.711 branch-free decoding")
+struct G711DecodeKernelTests {
+    @Test("the arithmetic decoders equal the tables and spandsp for all 256 codes")
+    func allCodes() {
+        for c in 0...255 {
+            let code = UInt8(c)
+            #expect(G711.linearBranchless(ulaw: code) == parley_spandsp_ulaw_to_linear(code))
+            #expect(G711.linearBranchless(alaw: code) == parley_spandsp_alaw_to_linear(code))
+            #expect(G711.linear(ulaw: code) == G711.linearBranchless(ulaw: code))
+        }
+    }
+}
