@@ -126,3 +126,37 @@ struct VoiceActivityTests {
         #expect(speech < 50)
     }
 }
+
+@Suite("One conceal() for every codec")
+struct FrameDecoderTests {
+    @Test("G.711 and Opus decoders answer decode and conceal through the same interface")
+    func common() throws {
+        let speech = try TestAudio.prompt("welcome").samples
+        let encoder = try OpusEncoder(sampleRate: 8000, bitrate: 24_000, inbandFEC: true, expectedPacketLossPercent: 15)
+        let decoders: [any FrameDecoder] = [G711Decoder(law: .ulaw), try OpusDecoder(sampleRate: 8000)]
+        for decoder in decoders {
+            var out = [Int16](repeating: 0, count: 960)
+            var packet = [UInt8](repeating: 0, count: 400)
+            var frames = 0
+            for start in stride(from: 0, to: speech.count - 320, by: 160) {
+                let frame = Array(speech[start..<(start + 160)])
+                let n: Int
+                if decoder is G711Decoder {
+                    n = frame.withUnsafeBufferPointer { f in packet.withUnsafeMutableBufferPointer { G711.encode(.ulaw, f, into: $0) } }
+                } else {
+                    n = try frame.withUnsafeBufferPointer { f in try packet.withUnsafeMutableBufferPointer { try encoder.encode(f, into: $0) } }
+                }
+                if frames % 10 == 9 {
+                    let got = packet.withUnsafeBytes { p in out.withUnsafeMutableBufferPointer { decoder.conceal(samples: 160, next: UnsafeRawBufferPointer(rebasing: p[0..<n]), into: $0) } }
+                    #expect(got == 160)
+                } else {
+                    let got = try packet.withUnsafeBytes { p in try out.withUnsafeMutableBufferPointer { try decoder.decode(UnsafeRawBufferPointer(rebasing: p[0..<n]), into: $0) } }
+                    #expect(got == 160)
+                }
+                frames += 1
+            }
+            #expect(frames > 40)
+            #expect(throws: CodecError.emptyPayload) { try [UInt8]().withUnsafeBytes { p in try out.withUnsafeMutableBufferPointer { try decoder.decode(p, into: $0) } } }
+        }
+    }
+}
