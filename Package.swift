@@ -63,6 +63,7 @@ let package = Package(
         .testTarget(name: "ParleyDSPTests", dependencies: ["ParleyDSP", "CSpanDSP"]),
         .testTarget(name: "ParleyRTPTests", dependencies: ["ParleyRTP"]),
         .testTarget(name: "ParleySIPTests", dependencies: ["ParleySIP"]),
+        .testTarget(name: "ParleyMediaTests", dependencies: ["ParleyMedia", "ParleyDSP"], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyServerTests", dependencies: ["ParleyServer"], swiftSettings: nioSwift5),
     ]
 )

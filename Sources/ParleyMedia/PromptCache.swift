@@ -7,24 +7,39 @@ public enum PromptError: Error, CustomStringConvertible, Equatable {
     case badName(String)
     case unreadable(name: String, underlying: AudioFileError)
     case wrongRate(name: String, rate: Int)
+    case unsupportedRate(Int)
 
     public var description: String {
         switch self {
         case let .notFound(name, path): return "prompt '\(name)' not found (looked for \(path))"
         case let .badName(name): return "prompt name '\(name)' is not allowed (letters, digits, '-', '_' and '/' between names only)"
         case let .unreadable(name, err): return "prompt '\(name)': \(err)"
-        case let .wrongRate(name, rate): return "prompt '\(name)' is \(rate) Hz; 8000 Hz is required"
+        case let .wrongRate(name, rate): return "prompt '\(name)' is recorded at \(rate) Hz; record or convert it at 8000, 16000 or 48000 Hz (e.g. sox in.wav -r 8000 out.wav)"
+        case let .unsupportedRate(rate): return "prompts can be played at 8000, 16000 or 48000 Hz, not \(rate)"
         }
     }
 }
 
-/// Prompts decoded once and shared read-only by every call.
+/// Prompts decoded once per sample rate and shared read-only by every call.
 ///
 /// Names are paths relative to the prompt folder without the `.wav` ending
-/// (`welcome`, `acme/welcome`); a name can never leave the folder.
+/// (`welcome`, `acme/welcome`); a name can never leave the folder. A prompt recorded at
+/// 8, 16 or 48 kHz is resampled once for each rate a call asks for; every later call at
+/// that rate shares the same samples (arrays are copy-on-write: sharing costs nothing).
+/// Thread-safe; file I/O happens on first use only, so load prompts at start-up.
 public final class PromptCache: @unchecked Sendable {
+    public static let rates = [8000, 16000, 48000]
     public let directory: String
     private let cache = NIOLockedValueBox<[String: PCMAudio]>([:])
+
+    /// What the cache holds: entries, samples and bytes of audio.
+    public struct Usage: Sendable, Equatable {
+        public var prompts = 0
+        public var samples = 0
+        public var bytes = 0
+        /// Audio held, in seconds of playback (summed over rates).
+        public var seconds = 0.0
+    }
 
     public init(directory: String) {
         self.directory = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
@@ -40,20 +55,49 @@ public final class PromptCache: @unchecked Sendable {
 
     public func path(for name: String) -> String { "\(directory)/\(name).wav" }
 
-    /// The prompt's audio at 8 kHz, loaded on first use.
-    public func prompt(_ name: String) throws(PromptError) -> PCMAudio {
-        if let hit = cache.withLockedValue({ $0[name] }) { return hit }
+    /// The prompt's audio at `rate` Hz, loaded and converted on first use.
+    public func prompt(_ name: String, rate: Int = 8000) throws(PromptError) -> PCMAudio {
+        guard PromptCache.rates.contains(rate) else { throw .unsupportedRate(rate) }
+        let key = "\(rate)/\(name)"
+        if let hit = cache.withLockedValue({ $0[key] }) { return hit }
         guard PromptCache.isValidName(name) else { throw .badName(name) }
         let path = path(for: name)
-        let audio: PCMAudio
+        let original: PCMAudio
         do {
-            audio = try PCMAudio.read(path: path)
+            original = try PCMAudio.read(path: path)
         } catch {
             if case .cannotOpen = error { throw .notFound(name: name, path: path) }
             throw .unreadable(name: name, underlying: error)
         }
-        guard audio.sampleRate == 8000 else { throw .wrongRate(name: name, rate: audio.sampleRate) }
-        cache.withLockedValue { $0[name] = audio }
-        return audio
+        guard PromptCache.rates.contains(original.sampleRate) else { throw .wrongRate(name: name, rate: original.sampleRate) }
+        let audio = original.sampleRate == rate ? original : PromptCache.convert(original, to: rate)
+        // Two threads may race to load the same prompt: keep the first, so all share one copy.
+        return cache.withLockedValue { entries in
+            if let existing = entries[key] { return existing }
+            entries[key] = audio
+            return audio
+        }
+    }
+
+    public var usage: Usage {
+        cache.withLockedValue { entries in
+            var u = Usage()
+            for audio in entries.values {
+                u.prompts += 1
+                u.samples += audio.samples.count
+                u.bytes += audio.samples.count * MemoryLayout<Int16>.stride
+                u.seconds += Double(audio.samples.count) / Double(audio.sampleRate)
+            }
+            return u
+        }
+    }
+
+    static func convert(_ audio: PCMAudio, to rate: Int) -> PCMAudio {
+        // Rates were checked against the resampler's set above, so this cannot fail.
+        guard let resampler = try? Resampler(from: audio.sampleRate, to: rate) else { return audio }
+        var out = [Int16](repeating: 0, count: resampler.outputCount(forInput: audio.samples.count) + 64)
+        let n = audio.samples.withUnsafeBufferPointer { src in out.withUnsafeMutableBufferPointer { resampler.process(src, into: $0) } }
+        out.removeSubrange(n...)
+        return PCMAudio(sampleRate: rate, samples: out)
     }
 }
