@@ -145,4 +145,5 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(out)
     }
     registerOpusBenchmarks()
+    registerDSPBenchmarks()
 }
