@@ -144,4 +144,5 @@ let benchmarks: @Sendable () -> Void = {
         }
         blackHole(out)
     }
+    registerDTMFBenchmarks()
 }
