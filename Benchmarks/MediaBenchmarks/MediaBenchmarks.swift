@@ -146,4 +146,5 @@ let benchmarks: @Sendable () -> Void = {
     }
     registerOpusBenchmarks()
     registerDSPBenchmarks()
+    registerDTMFBenchmarks()
 }

@@ -177,12 +177,17 @@ public final class MediaLeg: @unchecked Sendable {
             } else if pt == parameters.payloadType {
                 guard parameters.inbandDTMF, payload.count > 0 else { return }
                 let count = min(payload.count, decoded.count)
-                let digits = decoded.withUnsafeMutableBufferPointer { out -> String in
+                decoded.withUnsafeMutableBufferPointer { out in
                     let codes = payload.assumingMemoryBound(to: UInt8.self)
                     G711.decode(parameters.law, UnsafeBufferPointer(rebasing: codes[0..<count]), into: out)
-                    return detector.process(UnsafeBufferPointer(rebasing: out[0..<count]))
                 }
-                for d in digits { report(d, source: .inband, now: now) }
+                // A key is reported when its press is confirmed (`.began`), so a menu can
+                // react while the caller still holds the key; no allocation per packet.
+                decoded.withUnsafeBufferPointer { pcm in
+                    detector.process(UnsafeBufferPointer(rebasing: pcm[0..<count])) { event in
+                        if event.kind == .began { report(event.key.character, source: .inband, now: now) }
+                    }
+                }
             } else {
                 statistics.unknownPayloadDropped += 1
             }
