@@ -107,17 +107,6 @@ struct OpusTests {
         return 10 * log10(signal / max(noise, 1))
     }
 
-    /// SplitMix64: a seeded generator, so the fuzz cases are the same on every run.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     // MARK: Speech quality
 
@@ -238,7 +227,7 @@ struct OpusTests {
         let rate = 16000
         let speech = OpusTests.upsample2x(try OpusTests.prompt("welcome").samples)
         // Two seconds of near-silence: a faint dither (±8 LSB, about -72 dBFS), not digital zero.
-        var rng = SeededGenerator(state: 7)
+        var rng = SeededRandom(seed: 7)
         let quiet = (0..<(2 * rate)).map { _ in Int16.random(in: -8...8, using: &rng) }
         let frames = OpusTests.frames(speech + quiet, frameSize: Opus.frameSamples(sampleRate: rate))
         let speechFrames = (speech.count + 319) / 320
@@ -297,7 +286,7 @@ struct OpusTests {
         var big = [UInt8](repeating: 0x55, count: 1400)
         big[0] = valid[0] & 0xFC
         if case let .failure(error) = decode(big) { #expect(error.isInvalidPacket) } else { Issue.record("1400-byte code-0 packet decoded") }
-        var rng = SeededGenerator(state: 1)
+        var rng = SeededRandom(seed: 1)
         let huge = (0..<100_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
         if case let .failure(error) = decode(huge) { #expect(error.libraryCode != nil) }
         // Code 3 with 63 frames of 20 ms = 1.26 s: more than any packet may hold.
@@ -314,7 +303,7 @@ struct OpusTests {
 
     @Test("fuzz: 20,000 random and bit-flipped packets never crash the decoder")
     func fuzz() throws {
-        var rng = SeededGenerator(state: 0x5EED)
+        var rng = SeededRandom(seed: 0x5EED)
         let encoder = try OpusEncoder(sampleRate: 16000, inbandFEC: true, expectedPacketLossPercent: 10)
         let speech = OpusTests.upsample2x(try OpusTests.prompt("welcome").samples)
         let valid = try OpusTests.encodeAll(OpusTests.frames(speech, frameSize: encoder.frameSize), encoder)
