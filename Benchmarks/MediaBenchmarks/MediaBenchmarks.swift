@@ -144,4 +144,6 @@ let benchmarks: @Sendable () -> Void = {
         }
         blackHole(out)
     }
+
+    registerResamplerBenchmarks()
 }

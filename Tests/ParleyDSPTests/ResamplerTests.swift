@@ -217,3 +217,18 @@ struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite("Float to 16-bit conversion")
+struct SaturatingConversionTests {
+    @Test("rounds to nearest, ties to even, and clips")
+    func conversion() {
+        #expect(Int16(saturatingRounded: 1.5) == 2)
+        #expect(Int16(saturatingRounded: 2.5) == 2)
+        #expect(Int16(saturatingRounded: -2.5) == -2)
+        #expect(Int16(saturatingRounded: -0.49) == 0)
+        #expect(Int16(saturatingRounded: 32_766.6) == 32_767)
+        #expect(Int16(saturatingRounded: 40_000) == 32_767)
+        #expect(Int16(saturatingRounded: -1e30) == -32_768)
+        #expect(Int16(saturatingRounded: .infinity) == 32_767)
+    }
+}
