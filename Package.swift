@@ -73,13 +73,16 @@ let package = Package(
 if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
     package.dependencies.append(
         .package(url: "https://github.com/ordo-one/package-benchmark.git", from: "1.38.0", traits: ["MallocInterposer"]))
-    package.targets.append(
+    package.targets.append(contentsOf: [
+        // libspeexdsp's resampler: a reference to compare against, never linked into Parley.
+        .systemLibrary(name: "CSpeexDSP", path: "Benchmarks/CSpeexDSP", pkgConfig: "speexdsp", providers: [.apt(["libspeexdsp-dev"])]),
         .executableTarget(
             name: "MediaBenchmarks",
             dependencies: [
-                "ParleyDSP", "ParleyRTP", "CSpanDSP",
+                "ParleyDSP", "ParleyRTP", "CSpanDSP", "CSpeexDSP",
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
             path: "Benchmarks/MediaBenchmarks",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]))
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]),
+    ])
 }

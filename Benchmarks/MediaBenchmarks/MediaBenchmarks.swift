@@ -151,4 +151,5 @@ let benchmarks: @Sendable () -> Void = {
     registerOpusBenchmarks()
     registerDSPBenchmarks()
     registerDTMFBenchmarks()
+    registerResamplerBenchmarks()
 }

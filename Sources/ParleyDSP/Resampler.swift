@@ -223,9 +223,7 @@ public final class Resampler {
 
     /// Rounds to nearest and clips to the 16-bit range (never traps, never wraps).
     @inline(__always)
-    static func saturate(_ v: Float) -> Int16 {
-        Int16(min(max(v, -32768), 32767).rounded(.toNearestOrEven))
-    }
+    static func saturate(_ v: Float) -> Int16 { Int16(saturatingRounded: v) }
 
     // MARK: Filter design
 

@@ -100,7 +100,7 @@ struct ResamplerTests {
 
     @Test("streaming in odd-sized chunks gives the same samples as one block", arguments: ResamplerTests.pairs.map { [$0.0, $0.1] })
     func chunking(_ rates: [Int]) throws {
-        var rng = SplitMix(seed: 42)
+        var rng = SeededRandom(seed: 42)
         let input = (0..<(rates[0] / 2)).map { _ in Int16(truncatingIfNeeded: Int(rng.next() % 40_000) - 20_000) }
         let whole = try Resampler(from: rates[0], to: rates[1])
         var expected = [Int16](repeating: 0, count: whole.outputCount(forInput: input.count))
@@ -205,15 +205,18 @@ struct ResamplerTests {
     }
 }
 
-/// A small seeded PRNG for reproducible test inputs.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+
+@Suite("Float to 16-bit conversion")
+struct SaturatingConversionTests {
+    @Test("rounds to nearest, ties to even, and clips")
+    func conversion() {
+        #expect(Int16(saturatingRounded: 1.5) == 2)
+        #expect(Int16(saturatingRounded: 2.5) == 2)
+        #expect(Int16(saturatingRounded: -2.5) == -2)
+        #expect(Int16(saturatingRounded: -0.49) == 0)
+        #expect(Int16(saturatingRounded: 32_766.6) == 32_767)
+        #expect(Int16(saturatingRounded: 40_000) == 32_767)
+        #expect(Int16(saturatingRounded: -1e30) == -32_768)
+        #expect(Int16(saturatingRounded: .infinity) == 32_767)
     }
 }

@@ -159,6 +159,19 @@ struct ToneGeneratorTests {
             block.withUnsafeMutableBufferPointer { generator.generate(into: $0) }
             #expect(framed == block)
 
+            // Odd-sized calls: the same samples, give or take rounding (the lanes are re-seeded
+            // from the exact phase at other points).
+            let odd = try ToneGenerator(sampleRate: rate)
+            try odd.start(cadence)
+            var chunked: [Int16] = []
+            var rng = SeededRandom(seed: UInt64(rate))
+            while chunked.count < framed.count {
+                var piece = [Int16](repeating: 0, count: min(Int(rng.next() % 700) + 1, framed.count - chunked.count))
+                piece.withUnsafeMutableBufferPointer { odd.generate(into: $0) }
+                chunked += piece
+            }
+            #expect(zip(framed, chunked).allSatisfy { abs(Int($0) - Int($1)) <= 1 })
+
             // |y[n+1] − y[n]| ≤ Σ A·(ω + ramp slope): a restart or a dropped sample would exceed it.
             let rampSlope = Double.pi / (2 * Double(2 * rate / 1000))
             let bound = cadence.segments.map { segment -> Double in
