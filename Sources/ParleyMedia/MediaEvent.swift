@@ -20,6 +20,9 @@ public struct LegStatistics: Sendable, Equatable {
     public var packetsSent = 0
     public var malformedDropped = 0
     public var unknownPayloadDropped = 0
+    /// Packets from an address other than the latched one (symmetric RTP).
+    public var strangersDropped = 0
+    public var ssrcChanges = 0
     public var digitsReported = 0
     public init() {}
 }

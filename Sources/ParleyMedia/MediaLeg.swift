@@ -12,11 +12,15 @@ public struct LegParameters: Sendable {
     public var mediaTimeoutMilliseconds: Int64?
     /// Run the in-band DTMF detector on received audio.
     public var inbandDTMF: Bool
+    /// Symmetric RTP (NAT): send to where the first valid packet came from, and from then on
+    /// ignore packets from any other address (counted as strangers).
+    public var symmetric: Bool
 
     public init(law: G711.Law, payloadType: UInt8, telephoneEventPayloadType: UInt8?, remote: SocketAddress,
-                mediaTimeoutMilliseconds: Int64?, inbandDTMF: Bool) {
+                mediaTimeoutMilliseconds: Int64?, inbandDTMF: Bool, symmetric: Bool = true) {
         self.law = law; self.payloadType = payloadType; self.telephoneEventPayloadType = telephoneEventPayloadType
         self.remote = remote; self.mediaTimeoutMilliseconds = mediaTimeoutMilliseconds; self.inbandDTMF = inbandDTMF
+        self.symmetric = symmetric
     }
 }
 
@@ -53,6 +57,9 @@ public final class MediaLeg: @unchecked Sendable {
     private let detector = DTMFDetector()
     private var decoded = [Int16](repeating: 0, count: 4096)
     private var lastReceiveMilliseconds: Int64
+    /// The source latched to (symmetric RTP), and the SSRC last seen from it.
+    private var latched: SocketAddress?
+    private var lastSSRC: UInt32?
     private var timedOut = false
     private var closed = false
 
@@ -158,13 +165,32 @@ public final class MediaLeg: @unchecked Sendable {
     }
 
     /// Handles one received datagram: RTP audio or telephone-event; anything else is counted and dropped.
-    func receive(_ buffer: ByteBuffer, nowMilliseconds now: Int64) {
+    func receive(_ buffer: ByteBuffer, from source: SocketAddress, nowMilliseconds now: Int64) {
         guard !closed else { return }
         buffer.withUnsafeReadableBytes { bytes in
             guard let packet = try? RTPPacketView.parse(bytes) else {
                 statistics.malformedDropped += 1
                 return
             }
+            if parameters.symmetric {
+                if let latched {
+                    guard latched == source else {
+                        statistics.strangersDropped += 1
+                        return
+                    }
+                } else {
+                    // Latch on the first valid packet: from now on media goes where it came from.
+                    latched = source
+                    parameters.remote = source
+                }
+            }
+            if let last = lastSSRC, last != packet.header.ssrc {
+                // A new stream from the same peer (re-INVITE, a transfer upstream): start the
+                // event receiver afresh so a new event with an old timestamp is not swallowed.
+                statistics.ssrcChanges += 1
+                events = TelephoneEventReceiver()
+            }
+            lastSSRC = packet.header.ssrc
             statistics.packetsReceived += 1
             lastReceiveMilliseconds = now
             let payload = UnsafeRawBufferPointer(rebasing: bytes[packet.payloadRange])
@@ -211,7 +237,7 @@ final class MediaLegHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        leg?.receive(envelope.data, nowMilliseconds: clock.nowMilliseconds())
+        leg?.receive(envelope.data, from: envelope.remoteAddress, nowMilliseconds: clock.nowMilliseconds())
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -210,7 +210,9 @@ final class CallController: @unchecked Sendable {
         let parameters = LegParameters(law: law, payloadType: negotiated.payloadType,
                                        telephoneEventPayloadType: negotiated.telephoneEventPayloadType, remote: remote,
                                        mediaTimeoutMilliseconds: config.rtp.mediaTimeoutMilliseconds > 0 ? config.rtp.mediaTimeoutMilliseconds : nil,
-                                       inbandDTMF: config.rtp.inbandDTMF == .always)
+                                       inbandDTMF: config.rtp.inbandDTMF == .always
+                                           || (config.rtp.inbandDTMF == .auto && negotiated.telephoneEventPayloadType == nil),
+                                       symmetric: config.rtp.symmetric)
         let loop = self.loop
         media.openLeg(parameters: parameters, onEvent: { [weak self] event in
             loop.execute { self?.mediaEvent(event, callID: call.id) }
@@ -393,7 +395,8 @@ final class CallController: @unchecked Sendable {
                 var fields: [(String, EventValue)] = [("cause", .string(cause))]
                 if case let .success(s) = result {
                     fields += [("rtp_in", .int(s.packetsReceived)), ("rtp_out", .int(s.packetsSent)),
-                               ("rtp_malformed", .int(s.malformedDropped)), ("rtp_unknown_pt", .int(s.unknownPayloadDropped))]
+                               ("rtp_malformed", .int(s.malformedDropped)), ("rtp_unknown_pt", .int(s.unknownPayloadDropped)),
+                               ("rtp_stranger", .int(s.strangersDropped)), ("ssrc_changes", .int(s.ssrcChanges))]
                 }
                 events.emit(CallEvent("call.ended", callID: call.id, fields))
             }

@@ -11,7 +11,9 @@ public struct ParleyConfig: Sendable, Equatable {
         public var description: String { "\(transport.rawValue):\(host.contains(":") ? "[\(host)]" : host):\(port)" }
     }
 
-    public enum InbandDTMF: String, Sendable { case always, never }
+    /// When to run the in-band DTMF detector: on every leg, only on legs whose peer
+    /// negotiated no telephone-event (`auto`), or never.
+    public enum InbandDTMF: String, Sendable { case always, auto, never }
 
     public struct SIP: Sendable, Equatable {
         public var listen: [ListenAddress]
@@ -23,6 +25,7 @@ public struct ParleyConfig: Sendable, Equatable {
         public var ports: ClosedRange<Int>
         public var mediaTimeoutMilliseconds: Int64
         public var inbandDTMF: InbandDTMF
+        public var symmetric: Bool
     }
 
     /// What a dialled number leads to.
@@ -96,9 +99,9 @@ extension ParleyConfig {
         if listen.isEmpty { listen = [ListenAddress(transport: .udp, host: "0.0.0.0", port: 5060)] }
 
         // rtp
-        var rtp = RTP(bind: "0.0.0.0", advertise: "127.0.0.1", ports: 20000...29999, mediaTimeoutMilliseconds: 30_000, inbandDTMF: .always)
+        var rtp = RTP(bind: "0.0.0.0", advertise: "127.0.0.1", ports: 20000...29999, mediaTimeoutMilliseconds: 30_000, inbandDTMF: .always, symmetric: true)
         if let rtpNode = r.field(top, "rtp") {
-            let m = try r.mapping(rtpNode, allowed: ["bind", "advertise", "ports", "media_timeout", "inband_dtmf"])
+            let m = try r.mapping(rtpNode, allowed: ["bind", "advertise", "ports", "media_timeout", "inband_dtmf", "symmetric"])
             if let v = r.field(m, "bind") { rtp.bind = try r.string(v) }
             if let v = r.field(m, "advertise") { rtp.advertise = try r.string(v) } else { rtp.advertise = rtp.bind == "0.0.0.0" ? "127.0.0.1" : rtp.bind }
             if let v = r.field(m, "ports") {
@@ -111,9 +114,10 @@ extension ParleyConfig {
             }
             if let v = r.field(m, "media_timeout") { rtp.mediaTimeoutMilliseconds = try r.duration(v) }
             if let v = r.field(m, "inband_dtmf") {
-                guard let mode = InbandDTMF(rawValue: try r.string(v)) else { throw r.error(v, "expected always or never") }
+                guard let mode = InbandDTMF(rawValue: try r.string(v)) else { throw r.error(v, "expected always, auto or never") }
                 rtp.inbandDTMF = mode
             }
+            if let v = r.field(m, "symmetric") { rtp.symmetric = try r.bool(v) }
         }
 
         // prompts
