@@ -67,10 +67,17 @@ public final class MediaEngine: @unchecked Sendable {
         let ticker = tickers[nextTicker.withLockedValue { i -> Int in let v = i; i = (i + 1) % tickers.count; return v }]
         let handler = MediaLegHandler(clock: clock)
         let ports = self.ports
-        return bindSocket(on: ticker.eventLoop, handler: handler, attempt: 0).map { channel, port in
-            let leg = MediaLeg(channel: channel, localPort: port, parameters: parameters,
-                               now: self.clock.nowMilliseconds(), onEvent: onEvent,
-                               onClose: { ports.release(port) })
+        return bindSocket(on: ticker.eventLoop, handler: handler, attempt: 0).flatMapThrowing { channel, port in
+            let leg: MediaLeg
+            do {
+                leg = try MediaLeg(channel: channel, localPort: port, parameters: parameters,
+                                   now: self.clock.nowMilliseconds(), onEvent: onEvent,
+                                   onClose: { ports.release(port) })
+            } catch {
+                channel.close(promise: nil)
+                ports.release(port)
+                throw error
+            }
             handler.leg = leg
             ticker.add(leg)
             return leg

@@ -4,7 +4,7 @@ import ParleyRTP
 
 /// How a leg sends and receives: settled by SDP offer/answer.
 public struct LegParameters: Sendable {
-    public var law: G711.Law
+    public var codec: LegCodecChoice
     public var payloadType: UInt8
     public var telephoneEventPayloadType: UInt8?
     public var remote: SocketAddress
@@ -16,9 +16,9 @@ public struct LegParameters: Sendable {
     /// ignore packets from any other address (counted as strangers).
     public var symmetric: Bool
 
-    public init(law: G711.Law, payloadType: UInt8, telephoneEventPayloadType: UInt8?, remote: SocketAddress,
+    public init(codec: LegCodecChoice, payloadType: UInt8, telephoneEventPayloadType: UInt8?, remote: SocketAddress,
                 mediaTimeoutMilliseconds: Int64?, inbandDTMF: Bool, symmetric: Bool = true) {
-        self.law = law; self.payloadType = payloadType; self.telephoneEventPayloadType = telephoneEventPayloadType
+        self.codec = codec; self.payloadType = payloadType; self.telephoneEventPayloadType = telephoneEventPayloadType
         self.remote = remote; self.mediaTimeoutMilliseconds = mediaTimeoutMilliseconds; self.inbandDTMF = inbandDTMF
         self.symmetric = symmetric
     }
@@ -30,8 +30,11 @@ public struct LegParameters: Sendable {
 /// tick, the player and the detectors. Control code calls the public methods from any
 /// thread; they hop onto the loop.
 public final class MediaLeg: @unchecked Sendable {
-    public static let samplesPerFrame = 160 // 20 ms at 8 kHz
     public let localPort: Int
+    /// Sample rate of the audio this leg sends: prompts given to `play` must be at this rate.
+    public let sendRate: Int
+    /// Samples per 20 ms frame at `sendRate`.
+    let samplesPerFrame: Int
     public let eventLoop: EventLoop
     public private(set) var statistics = LegStatistics()
 
@@ -54,8 +57,11 @@ public final class MediaLeg: @unchecked Sendable {
     // Receiver state.
     private var events = TelephoneEventReceiver()
     private var dedup = DTMFDeduplicator()
-    private let detector = DTMFDetector()
-    private var decoded = [Int16](repeating: 0, count: 4096)
+    private let detector: StreamDTMFDetector?
+    private let encoder: LegEncoder
+    private let decoder: any FrameDecoder
+    /// Room for the longest Opus packet (120 ms at 48 kHz).
+    private var decoded = [Int16](repeating: 0, count: 5760)
     private var lastReceiveMilliseconds: Int64
     /// The source latched to (symmetric RTP), and the SSRC last seen from it.
     private var latched: SocketAddress?
@@ -63,11 +69,17 @@ public final class MediaLeg: @unchecked Sendable {
     private var timedOut = false
     private var closed = false
 
-    private var pcmFrame = [Int16](repeating: 0, count: MediaLeg.samplesPerFrame)
-    private var codeFrame = [UInt8](repeating: 0, count: MediaLeg.samplesPerFrame)
+    private var pcmFrame: [Int16]
+    private var codeFrame = [UInt8](repeating: 0, count: 1500)
 
     init(channel: Channel, localPort: Int, parameters: LegParameters, now: Int64,
-         onEvent: @escaping @Sendable (MediaEvent) -> Void, onClose: @escaping @Sendable () -> Void) {
+         onEvent: @escaping @Sendable (MediaEvent) -> Void, onClose: @escaping @Sendable () -> Void) throws {
+        encoder = try LegEncoder(parameters.codec)
+        decoder = try LegEncoder.decoder(for: parameters.codec)
+        detector = parameters.inbandDTMF ? try StreamDTMFDetector(sampleRate: parameters.codec.receiveRate) : nil
+        sendRate = parameters.codec.sendRate
+        samplesPerFrame = sendRate / 50
+        pcmFrame = [Int16](repeating: 0, count: sendRate / 50)
         self.channel = channel
         self.eventLoop = channel.eventLoop
         self.localPort = localPort
@@ -136,9 +148,9 @@ public final class MediaLeg: @unchecked Sendable {
             onEvent(.promptStarted(current.name))
         }
         let samples = current.audio.samples
-        let n = min(MediaLeg.samplesPerFrame, samples.count - position)
+        let n = min(samplesPerFrame, samples.count - position)
         for i in 0..<n { pcmFrame[i] = samples[position + i] }
-        for i in n..<MediaLeg.samplesPerFrame { pcmFrame[i] = 0 }
+        for i in n..<samplesPerFrame { pcmFrame[i] = 0 }
         position += n
         if position >= samples.count {
             queue.removeFirst()
@@ -149,18 +161,20 @@ public final class MediaLeg: @unchecked Sendable {
     }
 
     private func sendFrame() {
-        pcmFrame.withUnsafeBufferPointer { src in
-            codeFrame.withUnsafeMutableBufferPointer { dst in _ = G711.encode(parameters.law, src, into: dst) }
+        let length = pcmFrame.withUnsafeBufferPointer { src in
+            codeFrame.withUnsafeMutableBufferPointer { dst in encoder.encode(src, into: dst) }
         }
+        defer { timestamp &+= parameters.codec.timestampStep }
+        // Nothing to send (Opus DTX): the next packet starts a talkspurt and carries the marker.
+        guard length > 0 else { sentFirst = false; return }
         let header = RTPHeader(marker: !sentFirst, payloadType: parameters.payloadType,
                                sequenceNumber: sequenceNumber, timestamp: timestamp, ssrc: ssrc)
-        var buffer = channel.allocator.buffer(capacity: RTPHeader.fixedSize + MediaLeg.samplesPerFrame)
+        var buffer = channel.allocator.buffer(capacity: RTPHeader.fixedSize + length)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: RTPHeader.fixedSize) { header.write(to: $0) }
-        buffer.writeBytes(codeFrame)
+        codeFrame.withUnsafeBufferPointer { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer($0)[0..<length])) }
         channel.writeAndFlush(AddressedEnvelope(remoteAddress: parameters.remote, data: buffer), promise: nil)
         sentFirst = true
         sequenceNumber &+= 1
-        timestamp &+= UInt32(MediaLeg.samplesPerFrame)
         statistics.packetsSent += 1
     }
 
@@ -201,11 +215,11 @@ public final class MediaLeg: @unchecked Sendable {
                     report(digit, source: .rfc4733, now: now)
                 }
             } else if pt == parameters.payloadType {
-                guard parameters.inbandDTMF, payload.count > 0 else { return }
-                let count = min(payload.count, decoded.count)
-                decoded.withUnsafeMutableBufferPointer { out in
-                    let codes = payload.assumingMemoryBound(to: UInt8.self)
-                    G711.decode(parameters.law, UnsafeBufferPointer(rebasing: codes[0..<count]), into: out)
+                guard let detector, payload.count > 0 else { return }
+                // A payload that does not decode is counted like any malformed packet.
+                guard let count = decoded.withUnsafeMutableBufferPointer({ try? decoder.decode(payload, into: $0) }) else {
+                    statistics.malformedDropped += 1
+                    return
                 }
                 // A key is reported when its press is confirmed (`.began`), so a menu can
                 // react while the caller still holds the key; no allocation per packet.

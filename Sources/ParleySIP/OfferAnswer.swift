@@ -4,21 +4,36 @@ public struct AudioCodec: Equatable, Hashable, Sendable {
     public var clockRate: Int
     /// Static payload type (RFC 3551), or nil for dynamic codecs.
     public var staticPayloadType: UInt8?
+    /// Channels as written in rtpmap (Opus is always `opus/48000/2`, RFC 7587 §7).
+    public var channels: Int
 
-    public init(name: String, clockRate: Int, staticPayloadType: UInt8?) {
-        self.name = name; self.clockRate = clockRate; self.staticPayloadType = staticPayloadType
+    public init(name: String, clockRate: Int, staticPayloadType: UInt8?, channels: Int = 1) {
+        self.name = name; self.clockRate = clockRate; self.staticPayloadType = staticPayloadType; self.channels = channels
     }
 
     public static let pcmu = AudioCodec(name: "PCMU", clockRate: 8000, staticPayloadType: 0)
     public static let pcma = AudioCodec(name: "PCMA", clockRate: 8000, staticPayloadType: 8)
+    public static let opus = AudioCodec(name: "opus", clockRate: 48000, staticPayloadType: nil, channels: 2)
+
+    /// The rtpmap encoding: `PCMU/8000`, `opus/48000/2`.
+    public var rtpmapEncoding: String { channels > 1 ? "\(name)/\(clockRate)/\(channels)" : "\(name)/\(clockRate)" }
+
+    /// A codec by its configuration name (case-insensitive): PCMU, PCMA, opus.
+    public static func named(_ name: String) -> AudioCodec? {
+        [pcmu, pcma, opus].first { $0.name.lowercased() == name.lowercased() }
+    }
 }
 
 /// What an RFC 3264 answer settled for the audio stream.
 public struct NegotiatedAudio: Equatable, Sendable {
     public var codec: AudioCodec
     public var payloadType: UInt8
-    /// Payload type of `telephone-event/8000`, if both sides have it.
+    /// Payload type of `telephone-event` (at the codec's clock rate when offered, else 8000), if both sides have it.
     public var telephoneEventPayloadType: UInt8?
+    /// Clock rate of that telephone-event stream.
+    public var telephoneEventClockRate: Int
+    /// The offer's fmtp parameters for the chosen payload type (Opus settings), if any.
+    public var formatParameters: String?
     public var remoteAddress: String
     public var remotePort: Int
     /// The direction this side states in the answer.
@@ -45,7 +60,14 @@ public struct OfferAnswer: Sendable {
     /// Codecs this side supports, used in the offerer's preference order.
     public var supported: [AudioCodec]
 
-    public init(supported: [AudioCodec] = [.pcmu, .pcma]) { self.supported = supported }
+    /// fmtp parameters this side states for Opus in its answer (RFC 7587).
+    public var opusParameters: OpusParameters
+
+    public init(supported: [AudioCodec] = [.pcmu, .pcma, .opus],
+                opusParameters: OpusParameters = OpusParameters(maxPlaybackRate: 16000, spropMaxCaptureRate: 16000, useInbandFEC: true)) {
+        self.supported = supported
+        self.opusParameters = opusParameters
+    }
 
     /// Chooses the codec and builds the answer. Streams other than the first usable RTP/AVP
     /// audio stream are declined with port 0 (§6).
@@ -55,11 +77,12 @@ public struct OfferAnswer: Sendable {
         var offeredNames: [String] = []
         for (index, m) in offer.media.enumerated() where chosen == nil {
             guard m.type == "audio", m.port != 0, m.proto.hasPrefix("RTP/AVP") else { continue }
-            var telephoneEvent: UInt8?
+            // telephone-event at each clock rate offered (RFC 4733 §7.1.1: it should match the audio clock).
+            var telephoneEvents: [Int: UInt8] = [:]
             for f in m.formats {
-                if let map = m.rtpmap(f), map.name.lowercased() == "telephone-event", map.rate == 8000, let pt = UInt8(f), pt < 128 {
-                    telephoneEvent = pt
-                    break
+                if let map = m.rtpmap(f), map.name.lowercased() == "telephone-event", let pt = UInt8(f), pt < 128,
+                   telephoneEvents[map.rate] == nil {
+                    telephoneEvents[map.rate] = pt
                 }
             }
             for f in m.formats {
@@ -73,7 +96,9 @@ public struct OfferAnswer: Sendable {
                 if let codec {
                     guard let address = m.connection ?? offer.connection else { throw .noConnectionAddress }
                     let ptime = m.attribute("ptime").flatMap { Int($0) } ?? 20
-                    chosen = (index, NegotiatedAudio(codec: codec, payloadType: pt, telephoneEventPayloadType: telephoneEvent,
+                    let teRate = telephoneEvents[codec.clockRate] != nil ? codec.clockRate : 8000
+                    chosen = (index, NegotiatedAudio(codec: codec, payloadType: pt, telephoneEventPayloadType: telephoneEvents[teRate],
+                                                     telephoneEventClockRate: teRate, formatParameters: m.fmtp(f),
                                                      remoteAddress: address, remotePort: m.port,
                                                      direction: m.direction.answer, ptime: ptime))
                     break
@@ -93,10 +118,13 @@ public struct OfferAnswer: Sendable {
             }
             let n = chosen.negotiated
             var formats = ["\(n.payloadType)"]
-            var attrs = [SessionDescription.Attribute("rtpmap", "\(n.payloadType) \(n.codec.name)/\(n.codec.clockRate)")]
+            var attrs = [SessionDescription.Attribute("rtpmap", "\(n.payloadType) \(n.codec.rtpmapEncoding)")]
+            if n.codec == .opus, let fmtp = OpusFormat.fmtpAttribute(payloadType: n.payloadType, parameters: opusParameters) {
+                attrs.append(fmtp)
+            }
             if let te = n.telephoneEventPayloadType {
                 formats.append("\(te)")
-                attrs.append(.init("rtpmap", "\(te) telephone-event/8000"))
+                attrs.append(.init("rtpmap", "\(te) telephone-event/\(n.telephoneEventClockRate)"))
                 attrs.append(.init("fmtp", "\(te) 0-16"))
             }
             attrs.append(.init("ptime", "20"))

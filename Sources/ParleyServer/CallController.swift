@@ -194,7 +194,7 @@ final class CallController: @unchecked Sendable {
         let negotiated: NegotiatedAudio
         do {
             // Probe the offer before taking a port, so a refusal costs nothing.
-            negotiated = try OfferAnswer().answer(offer: offer, localAddress: config.rtp.advertise, localPort: 9, sessionID: sessionID).negotiated
+            negotiated = try answerer.answer(offer: offer, localAddress: config.rtp.advertise, localPort: 9, sessionID: sessionID).negotiated
         } catch {
             let warning = "305 parley \"\(error)\""
             var r = SIPResponses.response(to: call.invite, status: 488, reason: "Not Acceptable Here", toTag: call.localTag)
@@ -206,8 +206,15 @@ final class CallController: @unchecked Sendable {
             r.append("Warning", "305 parley \"connection address must be an IP address\"")
             return finishRefused(call, r, log: "c= is not an IP address: \(negotiated.remoteAddress)")
         }
-        let law: G711.Law = negotiated.codec == .pcma ? .alaw : .ulaw
-        let parameters = LegParameters(law: law, payloadType: negotiated.payloadType,
+        let codec: LegCodecChoice
+        do {
+            codec = try legCodec(for: negotiated)
+        } catch {
+            var r = SIPResponses.response(to: call.invite, status: 488, reason: "Not Acceptable Here", toTag: call.localTag)
+            r.append("Warning", "305 parley \"\(error)\"")
+            return finishRefused(call, r, log: "\(error)")
+        }
+        let parameters = LegParameters(codec: codec, payloadType: negotiated.payloadType,
                                        telephoneEventPayloadType: negotiated.telephoneEventPayloadType, remote: remote,
                                        mediaTimeoutMilliseconds: config.rtp.mediaTimeoutMilliseconds > 0 ? config.rtp.mediaTimeoutMilliseconds : nil,
                                        inbandDTMF: config.rtp.inbandDTMF == .always
@@ -232,7 +239,7 @@ final class CallController: @unchecked Sendable {
     }
 
     private func sendAnswer(_ call: Call, leg: MediaLeg, offer: SessionDescription, sessionID: UInt64) {
-        guard let (answer, negotiated) = try? OfferAnswer().answer(offer: offer, localAddress: config.rtp.advertise,
+        guard let (answer, negotiated) = try? answerer.answer(offer: offer, localAddress: config.rtp.advertise,
                                                                   localPort: leg.localPort, sessionID: sessionID) else {
             leg.close()
             return finishRefused(call, SIPResponses.response(to: call.invite, status: 500, reason: "Server Internal Error", toTag: call.localTag), log: "answer failed")
@@ -285,8 +292,8 @@ final class CallController: @unchecked Sendable {
         switch call.target {
         case let .play(name):
             do {
-                let audio = try prompts.prompt(name)
-                call.leg?.play(name, audio: audio)
+                guard let leg = call.leg else { return }
+                leg.play(name, audio: try prompts.prompt(name, rate: leg.sendRate))
             } catch {
                 call.logger.error("cannot play prompt: \(error)")
             }
@@ -438,6 +445,22 @@ final class CallController: @unchecked Sendable {
     }
 
     private func hostReference(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
+
+    /// The RFC 3264 answerer for the configured codecs.
+    var answerer: OfferAnswer { OfferAnswer(supported: config.rtp.codecs) }
+
+    /// How the leg runs the negotiated codec; Opus settings follow both sides' RFC 7587 parameters.
+    func legCodec(for negotiated: NegotiatedAudio) throws -> LegCodecChoice {
+        switch negotiated.codec {
+        case .pcma: return .g711(.alaw)
+        case .opus:
+            let peer = OpusParameters.parseIgnoringInvalid(negotiated.formatParameters ?? "").parameters
+            let settings = try OpusFormat.settings(peer: peer, local: answerer.opusParameters)
+            return .opus(encodeRate: settings.encodeSampleRate, decodeRate: settings.decodeSampleRate, bitrate: settings.bitrate,
+                         inbandFEC: settings.inbandFEC, expectedLossPercent: settings.expectedPacketLossPercent, dtx: settings.dtx)
+        default: return .g711(.ulaw)
+        }
+    }
 }
 
 extension Logger {

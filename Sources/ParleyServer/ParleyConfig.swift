@@ -1,5 +1,6 @@
 import Foundation
 import ParleyMedia
+import ParleySIP
 
 /// The server's configuration, validated. See `ParleyConfig.load(path:)` and README.md.
 public struct ParleyConfig: Sendable, Equatable {
@@ -26,6 +27,8 @@ public struct ParleyConfig: Sendable, Equatable {
         public var mediaTimeoutMilliseconds: Int64
         public var inbandDTMF: InbandDTMF
         public var symmetric: Bool
+        /// Codecs the answerer accepts, used in the offerer's preference order.
+        public var codecs: [AudioCodec]
     }
 
     /// What a dialled number leads to.
@@ -99,9 +102,9 @@ extension ParleyConfig {
         if listen.isEmpty { listen = [ListenAddress(transport: .udp, host: "0.0.0.0", port: 5060)] }
 
         // rtp
-        var rtp = RTP(bind: "0.0.0.0", advertise: "127.0.0.1", ports: 20000...29999, mediaTimeoutMilliseconds: 30_000, inbandDTMF: .always, symmetric: true)
+        var rtp = RTP(bind: "0.0.0.0", advertise: "127.0.0.1", ports: 20000...29999, mediaTimeoutMilliseconds: 30_000, inbandDTMF: .always, symmetric: true, codecs: [.pcmu, .pcma, .opus])
         if let rtpNode = r.field(top, "rtp") {
-            let m = try r.mapping(rtpNode, allowed: ["bind", "advertise", "ports", "media_timeout", "inband_dtmf", "symmetric"])
+            let m = try r.mapping(rtpNode, allowed: ["bind", "advertise", "ports", "media_timeout", "inband_dtmf", "symmetric", "codecs"])
             if let v = r.field(m, "bind") { rtp.bind = try r.string(v) }
             if let v = r.field(m, "advertise") { rtp.advertise = try r.string(v) } else { rtp.advertise = rtp.bind == "0.0.0.0" ? "127.0.0.1" : rtp.bind }
             if let v = r.field(m, "ports") {
@@ -118,6 +121,16 @@ extension ParleyConfig {
                 rtp.inbandDTMF = mode
             }
             if let v = r.field(m, "symmetric") { rtp.symmetric = try r.bool(v) }
+            if let v = r.field(m, "codecs") {
+                let names = try r.strings(v)
+                var codecs: [AudioCodec] = []
+                for name in names {
+                    guard let codec = AudioCodec.named(name) else { throw r.error(v, "unknown codec '\(name)' (expected PCMU, PCMA or opus)") }
+                    codecs.append(codec)
+                }
+                guard !codecs.isEmpty else { throw r.error(v, "needs at least one codec") }
+                rtp.codecs = codecs
+            }
         }
 
         // prompts

@@ -28,8 +28,10 @@ public final class ParleyServer: @unchecked Sendable {
     public static func start(config: ParleyConfig, eventsPath: String?, logger: Logger,
                              threads: Int = System.coreCount) async throws -> ParleyServer {
         let prompts = PromptCache(directory: config.prompts)
+        // Every rate a leg may ask for is decoded now, so no call waits on file I/O.
+        let rates = config.rtp.codecs.contains(.opus) ? PromptCache.rates : [8000]
         for (name, usedBy) in config.referencedPrompts {
-            do { _ = try prompts.prompt(name) } catch {
+            do { for rate in rates { _ = try prompts.prompt(name, rate: rate) } } catch {
                 throw ConfigError(file: config.file, line: nil, key: usedBy, problem: "\(error)")
             }
         }
