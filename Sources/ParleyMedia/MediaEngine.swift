@@ -71,7 +71,7 @@ public final class MediaEngine: @unchecked Sendable {
             let leg: MediaLeg
             do {
                 leg = try MediaLeg(channel: channel, localPort: port, parameters: parameters,
-                                   now: self.clock.nowMilliseconds(), onEvent: onEvent,
+                                   clock: self.clock, onEvent: onEvent,
                                    onClose: { ports.release(port) })
             } catch {
                 channel.close(promise: nil)

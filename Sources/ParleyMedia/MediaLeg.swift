@@ -68,12 +68,18 @@ public final class MediaLeg: @unchecked Sendable {
     private var lastSSRC: UInt32?
     private var timedOut = false
     private var closed = false
+    /// Hold and resume (RFC 3264 §8.4): whether we send, and whether the peer is expected to.
+    private var sending = true
+    private var expectingMedia = true
+    private let clock: MediaClock
 
     private var pcmFrame: [Int16]
     private var codeFrame = [UInt8](repeating: 0, count: 1500)
 
-    init(channel: Channel, localPort: Int, parameters: LegParameters, now: Int64,
+    init(channel: Channel, localPort: Int, parameters: LegParameters, clock: MediaClock,
          onEvent: @escaping @Sendable (MediaEvent) -> Void, onClose: @escaping @Sendable () -> Void) throws {
+        self.clock = clock
+        let now = clock.nowMilliseconds()
         encoder = try LegEncoder(parameters.codec)
         decoder = try LegEncoder.decoder(for: parameters.codec)
         detector = parameters.inbandDTMF ? try StreamDTMFDetector(sampleRate: parameters.codec.receiveRate) : nil
@@ -105,6 +111,23 @@ public final class MediaLeg: @unchecked Sendable {
         }
     }
 
+    /// Hold and resume: `sending` false stops our RTP (and pauses the prompt); `expectingMedia`
+    /// false suspends the media timeout, since a held peer legitimately sends nothing.
+    public func setDirection(sending: Bool, expectingMedia: Bool) {
+        eventLoop.execute {
+            self.sending = sending
+            self.expectingMedia = expectingMedia
+            self.lastReceiveMilliseconds = self.clock.nowMilliseconds()
+            self.timedOut = false
+        }
+    }
+
+    /// A key press that arrived outside the media (SIP INFO), merged with the media's own
+    /// reports so one press heard two ways is reported once.
+    public func reportDigit(_ digit: Character, source: DTMFSource) {
+        eventLoop.execute { self.report(digit, source: source, now: self.clock.nowMilliseconds()) }
+    }
+
     /// Closes the socket; the port returns to the allocator when the close completes.
     public func close() {
         eventLoop.execute { self.closeOnLoop() }
@@ -130,10 +153,12 @@ public final class MediaLeg: @unchecked Sendable {
     /// One 20 ms tick: check the media timeout, produce and send the next frame.
     func tick(nowMilliseconds now: Int64) {
         guard !closed else { return }
+        if !expectingMedia { lastReceiveMilliseconds = now }
         if let limit = parameters.mediaTimeoutMilliseconds, !timedOut, now - lastReceiveMilliseconds >= limit {
             timedOut = true
             onEvent(.mediaTimeout)
         }
+        guard sending else { return }
         produceFrame()
         sendFrame()
     }

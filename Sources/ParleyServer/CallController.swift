@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import ParleyDSP
 import ParleyMedia
+import ParleyRTP
 import ParleySIP
 
 /// The UAS side of every call: routing, offer/answer, the INVITE server transaction's
@@ -38,6 +39,10 @@ final class CallController: @unchecked Sendable {
         var ackTimeout: Scheduled<Void>?
         var localCSeq: UInt32 = 0
         var logger: Logger
+        /// Our current answer (re-INVITEs change its direction and version).
+        var answer: SessionDescription?
+        var answerVersion: UInt64 = 1
+        var lastReinvite: (cseq: UInt32, response: SIPMessage)?
 
         init(id: String, tenant: String, number: String, invite: SIPMessage, source: SocketAddress, target: ParleyConfig.Target, logger: Logger) {
             self.id = id; self.tenant = tenant; self.number = number; self.invite = invite
@@ -74,6 +79,14 @@ final class CallController: @unchecked Sendable {
 
     func handle(_ message: SIPMessage, from source: SocketAddress) {
         guard let method = message.method else { return handleResponse(message) }
+        // We support no extensions that a peer may require (RFC 3261 §8.2.2.3); ACK and
+        // CANCEL are exempt.
+        let required = message.values("Require")
+        if !required.isEmpty, method != "ACK", method != "CANCEL" {
+            var r = SIPResponses.response(to: message, status: 420, reason: "Bad Extension", toTag: SIPResponses.randomToken(10))
+            r.append("Unsupported", required.joined(separator: ", "))
+            return send(r, source)
+        }
         switch method {
         case "INVITE": handleInvite(message, from: source)
         case "ACK": handleAck(message)
@@ -85,7 +98,8 @@ final class CallController: @unchecked Sendable {
             r.append("Accept", "application/sdp")
             r.append("Accept-Language", "en")
             send(r, source)
-        case "REGISTER", "SUBSCRIBE", "NOTIFY", "REFER", "INFO", "UPDATE", "PRACK", "MESSAGE", "PUBLISH":
+        case "INFO": handleInfo(message, from: source)
+        case "REGISTER", "SUBSCRIBE", "NOTIFY", "REFER", "UPDATE", "PRACK", "MESSAGE", "PUBLISH":
             var r = SIPResponses.response(to: message, status: 405, reason: "Method Not Allowed", toTag: SIPResponses.randomToken(10))
             r.append("Allow", SIPResponses.allow)
             send(r, source)
@@ -125,13 +139,8 @@ final class CallController: @unchecked Sendable {
                 if let last = call.lastInviteResponse { send(last, source) }
                 return
             }
-            // A re-INVITE: keep the session as it is and repeat the answer.
-            if call.state == .confirmed, let answer = call.lastInviteResponse {
-                var r = SIPResponses.response(to: invite, status: 200, reason: "OK", toTag: call.localTag)
-                for h in answer.headers where h.name == "Contact" || h.name == "Content-Type" || h.name == "Allow" { r.headers.append(h) }
-                r.body = answer.body
-                return send(r, source)
-            }
+            if let (number, response) = call.lastReinvite, number == cseq.number { return send(response, source) }
+            if call.state == .confirmed { return handleReinvite(invite, call: call, from: source) }
             return refuse(invite, from: source, status: 491, reason: "Request Pending", log: "re-INVITE while the call is being set up")
         }
 
@@ -146,6 +155,15 @@ final class CallController: @unchecked Sendable {
         }
         guard let user = uri.user, let number = tenant.numbers[user] else {
             return refuse(invite, from: source, status: 404, reason: "Not Found", log: "tenant \(tenant.name) has no number '\(uri.user ?? "")'")
+        }
+        if let limit = tenant.concurrentCalls {
+            let inUse = calls.values.filter { $0.tenant == tenant.name && $0.state != .ended }.count
+            if inUse >= limit {
+                var r = SIPResponses.response(to: invite, status: 503, reason: "Service Unavailable", toTag: SIPResponses.randomToken(10))
+                r.append("Warning", "399 parley \"tenant \(tenant.name): concurrent call licence of \(limit) reached\"")
+                r.append("Retry-After", "30")
+                return refuse(invite, from: source, response: r, log: "tenant \(tenant.name) at its concurrent call licence (\(inUse)/\(limit))")
+            }
         }
         if let type = invite["Content-Type"], !type.lowercased().hasPrefix("application/sdp") {
             var r = SIPResponses.response(to: invite, status: 415, reason: "Unsupported Media Type", toTag: SIPResponses.randomToken(10))
@@ -246,6 +264,7 @@ final class CallController: @unchecked Sendable {
         }
         call.leg = leg
         call.negotiated = negotiated
+        call.answer = answer
         var r = SIPResponses.response(to: call.invite, status: 200, reason: "OK", toTag: call.localTag)
         r.append("Contact", "<sip:\(call.number)@\(hostReference(localHost)):\(localPort)>")
         r.append("Allow", SIPResponses.allow)
@@ -331,6 +350,74 @@ final class CallController: @unchecked Sendable {
         call.lastInviteResponse = r
         send(r, call.source)
         end(call, cause: "cancel")
+    }
+
+    /// A re-INVITE in a confirmed dialog: hold and resume (RFC 3264 §8.4). The codec and port
+    /// stay; the direction follows the new offer, our SDP version goes up by one.
+    private func handleReinvite(_ invite: SIPMessage, call: Call, from source: SocketAddress) {
+        guard let cseq = invite.cseq?.number, var answer = call.answer, let leg = call.leg,
+              let index = answer.media.firstIndex(where: { $0.port != 0 }) else { return }
+        var offered = SessionDescription.Direction.sendrecv
+        if !invite.body.isEmpty {
+            guard let offer = try? SessionDescription.parse(invite.bodyText), let m = offer.media.first(where: { $0.type == "audio" && $0.port != 0 }) else {
+                var r = SIPResponses.response(to: invite, status: 488, reason: "Not Acceptable Here", toTag: call.localTag)
+                r.append("Warning", "399 parley \"malformed or audio-less SDP in re-INVITE\"")
+                call.lastReinvite = (cseq, r)
+                return send(r, source)
+            }
+            offered = m.direction
+            // A held peer may announce c=0.0.0.0 (RFC 2543 style); that is hold too.
+            if (m.connection ?? offer.connection) == "0.0.0.0" { offered = .inactive }
+        }
+        let ours = offered.answer
+        answer.media[index].attributes.removeAll { SessionDescription.Direction(rawValue: $0.name) != nil }
+        answer.media[index].attributes.append(.init(ours.rawValue))
+        call.answerVersion += 1
+        let parts = answer.origin.split(separator: " ").map(String.init)
+        if parts.count == 6 { answer.origin = ([parts[0], parts[1], "\(call.answerVersion)"] + parts[3...]).joined(separator: " ") }
+        call.answer = answer
+        leg.setDirection(sending: ours == .sendrecv || ours == .sendonly, expectingMedia: offered == .sendrecv)
+        var r = SIPResponses.response(to: invite, status: 200, reason: "OK", toTag: call.localTag)
+        r.append("Contact", "<sip:\(call.number)@\(hostReference(localHost)):\(localPort)>")
+        r.append("Allow", SIPResponses.allow)
+        r.append("Content-Type", "application/sdp")
+        r.body = Array(answer.serialized().utf8)
+        call.lastReinvite = (cseq, r)
+        send(r, source)
+        events.emit(CallEvent(ours == .sendrecv ? "call.resumed" : "call.held", callID: call.id, [("direction", .string(ours.rawValue))]))
+    }
+
+    /// INFO with `application/dtmf-relay` (`Signal=5`) or `application/dtmf` (`5`): a third
+    /// DTMF source, merged with RFC 4733 and in-band in the leg.
+    private func handleInfo(_ info: SIPMessage, from source: SocketAddress) {
+        guard let callID = info.callID, let call = calls[callID], call.state == .confirmed || call.state == .answered else {
+            return send(SIPResponses.response(to: info, status: 481, reason: "Call/Transaction Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
+        }
+        let type = (info["Content-Type"] ?? "").lowercased().split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        var digit: Character?
+        switch type {
+        case "application/dtmf-relay":
+            for line in info.bodyText.split(whereSeparator: { $0 == "\r" || $0 == "\n" }) {
+                let kv = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                if kv.count == 2, kv[0].lowercased() == "signal" { digit = kv[1].first }
+            }
+        case "application/dtmf":
+            digit = info.bodyText.trimmingCharacters(in: .whitespacesAndNewlines).first
+        case "":
+            // An empty INFO is a keep-alive (RFC 6086 §2.1): accept it.
+            return send(SIPResponses.response(to: info, status: 200, reason: "OK", toTag: call.localTag), source)
+        default:
+            var r = SIPResponses.response(to: info, status: 415, reason: "Unsupported Media Type", toTag: call.localTag)
+            r.append("Accept", "application/dtmf-relay, application/dtmf")
+            return send(r, source)
+        }
+        guard let d = digit, let key = TelephoneEvent.event(forDigit: d).flatMap(TelephoneEvent.digit(forEvent:)) else {
+            var r = SIPResponses.response(to: info, status: 400, reason: "Bad Request", toTag: call.localTag)
+            r.append("Warning", "399 parley \"no DTMF key in the INFO body\"")
+            return send(r, source)
+        }
+        send(SIPResponses.response(to: info, status: 200, reason: "OK", toTag: call.localTag), source)
+        call.leg?.reportDigit(key, source: .info)
     }
 
     // MARK: Media events

@@ -47,6 +47,8 @@ public struct ParleyConfig: Sendable, Equatable {
         public var name: String
         public var domains: [String]
         public var numbers: [String: Number]
+        /// Licence: calls of this tenant up at once; nil is unlimited.
+        public var concurrentCalls: Int?
     }
 
     public var file: String
@@ -143,7 +145,12 @@ extension ParleyConfig {
         var domainOwner: [String: String] = [:]
         let tenantsNode = try r.required(top, "tenants", in: root)
         for (name, tv) in try r.mapping(tenantsNode) {
-            let t = try r.mapping(tv, allowed: ["domains", "numbers"])
+            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses"])
+            var concurrentCalls: Int?
+            if let lv = r.field(t, "licenses") {
+                let l = try r.mapping(lv, allowed: ["concurrent_calls"])
+                if let v = r.field(l, "concurrent_calls") { concurrentCalls = try r.int(v, in: 0...1_000_000) }
+            }
             let domainsNode = try r.required(t, "domains", in: tv)
             let domains = try r.strings(domainsNode).map { $0.lowercased() }
             guard !domains.isEmpty else { throw r.error(domainsNode, "needs at least one domain") }
@@ -167,7 +174,7 @@ extension ParleyConfig {
                     numbers[number] = Number(target: .play(prompt: prompt), answerAfterMilliseconds: answerAfter)
                 }
             }
-            tenants.append(Tenant(name: name, domains: domains, numbers: numbers))
+            tenants.append(Tenant(name: name, domains: domains, numbers: numbers, concurrentCalls: concurrentCalls))
         }
         guard !tenants.isEmpty else { throw r.error(tenantsNode, "needs at least one tenant") }
         return ParleyConfig(file: file, sip: SIP(listen: listen), rtp: rtp, prompts: prompts, tenants: tenants)

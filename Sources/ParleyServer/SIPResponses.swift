@@ -2,7 +2,7 @@ import ParleySIP
 
 /// Builds responses and requests as a UAS (RFC 3261 §8.2.6).
 enum SIPResponses {
-    static let allow = "INVITE, ACK, BYE, CANCEL, OPTIONS"
+    static let allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
     static let server = "Parley"
 
     /// A response copying Via, From, To (adding `toTag` when To has none), Call-ID and CSeq.

@@ -1,0 +1,130 @@
+"""In-dialog and admission behaviour: Require, INFO DTMF, hold/resume, the concurrent-call licence."""
+from __future__ import annotations
+
+import struct
+import time
+
+import numpy as np
+import pytest
+
+import rtp
+import sipua
+from conftest import MEDIA_TIMEOUT_S, start_server, stop_server
+
+
+def events_for(server, call_id, name=None):
+    return [e for e in server.events() if e.get("call_id") == call_id and (name is None or e.get("event") == name)]
+
+
+def test_unsupported_require_gets_420(parley_server):
+    """Given an INVITE that requires an extension we do not support, then 420 Bad Extension
+    names it in Unsupported, and no call is set up."""
+    with sipua.SipUA(parley_server.sip_port) as ua, rtp.RtpListener() as listener:
+        call = sipua.Call(ua, "100")
+        ua.send_raw(ua.request("INVITE", call.uri, call.call_id, 1, call.from_tag, body=sipua.make_sdp(listener.port),
+                               branch=call.invite_branch, extra=["Require: 100rel, foo"]))
+        final = ua.wait_final(call.call_id, "INVITE", 3.0)
+        assert final is not None and final.status == 420, f"got {final and final.start_line}{parley_server.describe()}"
+        assert "100rel" in (final.get("unsupported") or "") and "foo" in final.get("unsupported"), final
+    assert not events_for(parley_server, call.call_id, "call.answered")
+
+
+def test_info_dtmf_is_a_third_source_deduplicated_with_rfc4733(parley_server):
+    """Given a call, when keys arrive as SIP INFO (dtmf-relay and dtmf bodies), each is
+    reported once with source info; the same key arriving also by RFC 4733 right after is
+    not reported twice; an INFO with an unknown body type gets 415."""
+    with sipua.SipUA(parley_server.sip_port) as ua, rtp.RtpListener() as listener:
+        call = ua.invite("100", sipua.make_sdp(listener.port, (0, 101)), timeout=5.0)
+        assert call.final is not None and call.final.status == 200
+        call.ack()
+        target = (call.answer_sdp["c"], call.answer_sdp["audio_port"])
+
+        def info(body, ctype):
+            call.cseq += 1
+            ua.send_raw(ua.request("INFO", call.remote_target(), call.call_id, call.cseq, call.from_tag,
+                                   to_tag=call.to_tag, to_uri=call.uri, body=body, content_type=ctype))
+            return ua.wait_final(call.call_id, "INFO", 3.0)
+
+        r = info("Signal=7\r\nDuration=160\r\n", "application/dtmf-relay")
+        assert r is not None and r.status == 200, r
+        # The same press also comes as RFC 4733 (a gateway that sends both).
+        for i in range(4):
+            payload = struct.pack("!BBH", 7, (0x80 if i >= 2 else 0) | 10, 160 * (i + 1))
+            listener.sendto(rtp.build_rtp(101, 10 + i, 8000, 0x77, payload, marker=i == 0), target)
+            time.sleep(0.02)
+        time.sleep(0.5)
+        r = info("9\r\n", "application/dtmf")
+        assert r is not None and r.status == 200, r
+        r = info("<xml/>", "application/xml")
+        assert r is not None and r.status == 415, r
+        time.sleep(0.3)
+        assert call.bye().status == 200
+    dtmf = [(e["digit"], e["source"]) for e in events_for(parley_server, call.call_id, "dtmf")]
+    assert dtmf == [("7", "info"), ("9", "info")], f"DTMF events {dtmf}{parley_server.describe()}"
+
+
+def test_hold_suspends_the_media_timeout_and_resume_restarts_it(parley_server):
+    """Given a call whose caller sends no RTP, when the caller puts it on hold (re-INVITE
+    sendonly) the server answers recvonly, stops sending and does not time the call out;
+    when the caller resumes (sendrecv) media flows again and the timeout applies again."""
+    with sipua.SipUA(parley_server.sip_port) as ua, rtp.RtpListener() as listener:
+        call = ua.invite("100", sipua.make_sdp(listener.port, (0, 101)), timeout=5.0)
+        assert call.final is not None and call.final.status == 200
+        call.ack()
+
+        def reinvite(direction):
+            call.cseq += 1
+            sdp = sipua.make_sdp(listener.port, (0, 101)).replace("a=sendrecv", f"a={direction}")
+            ua.send_raw(ua.request("INVITE", call.remote_target(), call.call_id, call.cseq, call.from_tag,
+                                   to_tag=call.to_tag, to_uri=call.uri, body=sdp))
+            final = ua.wait_final(call.call_id, "INVITE", 3.0)
+            assert final is not None, f"no answer to re-INVITE {direction}{parley_server.describe()}"
+            ua.send_raw(ua.request("ACK", call.remote_target(), call.call_id, call.cseq, call.from_tag,
+                                   to_tag=call.to_tag, to_uri=call.uri))
+            return final
+
+        held = reinvite("sendonly")
+        assert held.status == 200 and "a=recvonly" in held.body.decode(), held
+        time.sleep(0.2)
+        n = listener.count()
+        time.sleep(MEDIA_TIMEOUT_S + 1.0)  # longer than the media timeout, no RTP from us
+        assert listener.count() <= n + 1, "the server kept sending RTP while on hold"
+        assert not events_for(parley_server, call.call_id, "call.ended"), "the call timed out while on hold"
+        resumed = reinvite("sendrecv")
+        assert resumed.status == 200 and "a=sendrecv" in resumed.body.decode(), resumed
+        assert listener.wait_for(listener.count() + 10, 2.0), "RTP did not resume"
+        ended = parley_server.wait_event(lambda e: e.get("event") == "call.ended" and e.get("call_id") == call.call_id,
+                                         MEDIA_TIMEOUT_S + 3.0)
+        assert ended is not None and ended.get("cause") == "media-timeout", f"after resume: {ended}"
+    names = [e["event"] for e in events_for(parley_server, call.call_id)]
+    assert "call.held" in names and "call.resumed" in names, names
+
+
+@pytest.fixture
+def licensed_server(parley_bin, prompts_dir, tmp_path):
+    server = start_server(parley_bin, tmp_path, prompts_dir, tenant_extra="    licenses: { concurrent_calls: 1 }\n")
+    yield server
+    problem = stop_server(server)
+    if problem:
+        pytest.fail(problem + server.describe(), pytrace=False)
+
+
+def test_concurrent_call_licence_is_enforced_in_real_time(licensed_server):
+    """Given a tenant licensed for one call, a second call while the first is up gets 503
+    with a Warning naming the limit; once the first ends, a new call is accepted."""
+    server = licensed_server
+    with sipua.SipUA(server.sip_port) as ua, rtp.RtpListener() as l1, rtp.RtpListener() as l2:
+        first = ua.invite("100", sipua.make_sdp(l1.port), timeout=5.0)
+        assert first.final is not None and first.final.status == 200
+        first.ack()
+        second = ua.invite("100", sipua.make_sdp(l2.port), timeout=5.0)
+        assert second.final is not None and second.final.status == 503, second.final
+        warning = second.final.get("warning") or ""
+        assert "concurrent call licence of 1" in warning, warning
+        refused = server.wait_event(lambda e: e.get("event") == "call.refused" and e.get("call_id") == second.call_id, 2.0)
+        assert refused is not None and refused.get("status") == 503, refused
+        assert first.bye().status == 200
+        third = ua.invite("100", sipua.make_sdp(l2.port), timeout=5.0)
+        assert third.final is not None and third.final.status == 200, third.final
+        third.ack()
+        assert third.bye().status == 200
