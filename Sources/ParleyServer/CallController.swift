@@ -64,6 +64,8 @@ final class CallController: @unchecked Sendable {
     /// Final non-2xx responses to INVITEs, kept to answer retransmissions (key: Call-ID + CSeq).
     private var refused: [String: SIPMessage] = [:]
     private(set) var malformedCount = 0
+    /// Shutting down: new calls are refused with 503 + Retry-After; calls in progress go on.
+    var draining = false
 
     init(loop: EventLoop, config: ParleyConfig, media: MediaEngine, prompts: PromptCache, events: EventLog,
          logger: Logger, localHost: String, localPort: Int) {
@@ -144,6 +146,12 @@ final class CallController: @unchecked Sendable {
             return refuse(invite, from: source, status: 491, reason: "Request Pending", log: "re-INVITE while the call is being set up")
         }
 
+        if draining {
+            var r = SIPResponses.response(to: invite, status: 503, reason: "Service Unavailable", toTag: SIPResponses.randomToken(10))
+            r.append("Retry-After", "60")
+            r.append("Warning", "399 parley \"shutting down\"")
+            return refuse(invite, from: source, response: r, log: "shutting down")
+        }
         if let mf = invite["Max-Forwards"], let n = Int(mf), n <= 0 {
             return refuse(invite, from: source, status: 483, reason: "Too Many Hops", log: "Max-Forwards exhausted")
         }

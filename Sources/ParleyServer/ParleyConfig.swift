@@ -56,6 +56,8 @@ public struct ParleyConfig: Sendable, Equatable {
     public var rtp: RTP
     public var prompts: String
     public var tenants: [Tenant]
+    /// On SIGTERM, how long calls in progress may go on before they are ended.
+    public var shutdownGraceMilliseconds: Int64 = 30_000
 
     /// The tenant serving a Request-URI host (case-insensitive), if any.
     public func tenant(forHost host: String) -> Tenant? {
@@ -80,7 +82,7 @@ extension ParleyConfig {
     public static func parse(_ text: String, file: String) throws -> ParleyConfig {
         let r = YAMLReader(file: file)
         let root = try r.root(text)
-        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants"])
+        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace"])
         let baseDir = (file as NSString).deletingLastPathComponent
 
         // sip
@@ -177,7 +179,9 @@ extension ParleyConfig {
             tenants.append(Tenant(name: name, domains: domains, numbers: numbers, concurrentCalls: concurrentCalls))
         }
         guard !tenants.isEmpty else { throw r.error(tenantsNode, "needs at least one tenant") }
-        return ParleyConfig(file: file, sip: SIP(listen: listen), rtp: rtp, prompts: prompts, tenants: tenants)
+        var config = ParleyConfig(file: file, sip: SIP(listen: listen), rtp: rtp, prompts: prompts, tenants: tenants)
+        if let v = r.field(top, "shutdown_grace") { config.shutdownGraceMilliseconds = try r.duration(v) }
+        return config
     }
 
     static func parseListen(_ text: String) -> ListenAddress? {

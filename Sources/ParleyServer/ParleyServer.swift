@@ -65,6 +65,19 @@ public final class ParleyServer: @unchecked Sendable {
         try await sipChannel.closeFuture.get()
     }
 
+    /// Refuses new calls (503 + Retry-After) and waits until no call is left or the grace
+    /// period has passed, whichever comes first. Cancellation ends the wait early.
+    public func drain(graceMilliseconds: Int64) async {
+        let controller = self.controller
+        try? await sipChannel.eventLoop.submit { controller.draining = true }.get()
+        let deadline = NIODeadline.now() + .milliseconds(graceMilliseconds)
+        while NIODeadline.now() < deadline, !Task.isCancelled {
+            let active = (try? await sipChannel.eventLoop.submit { controller.activeCallCount }.get()) ?? 0
+            if active == 0 { return }
+            try? await Task.sleep(nanoseconds: 100_000_000)
+        }
+    }
+
     /// Ends calls (BYE to established ones), closes sockets and stops the loops.
     public func shutdown() async {
         let controller = self.controller

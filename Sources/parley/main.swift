@@ -35,10 +35,22 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("parley: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        let stop = SignalWatcher(signals: [SIGTERM, SIGINT])
-        await stop.wait()
+        // The watcher owns the signal sources: it must live as long as the server runs.
+        let watcher = SignalWatcher(signals: [SIGTERM, SIGINT])
+        var iterator = watcher.stream().makeAsyncIterator()
+        _ = await iterator.next()
+        // First signal: take no new calls, let calls in progress finish within the grace
+        // period. A second signal ends them at once.
+        logger.info("draining: new calls are refused; waiting up to \(cfg.shutdownGraceMilliseconds) ms for calls to end")
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await server.drain(graceMilliseconds: cfg.shutdownGraceMilliseconds) }
+            group.addTask { _ = await iterator.next() }
+            _ = await group.next()
+            group.cancelAll()
+        }
         logger.info("stopping")
         await server.shutdown()
+        withExtendedLifetime(watcher) {}
     }
 }
 
@@ -62,24 +74,19 @@ struct CheckConfig: ParsableCommand {
     }
 }
 
-/// Resumes when one of the signals arrives.
+/// Delivers the given signals as an async stream (the default action is disabled for them).
 final class SignalWatcher: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
     private let signals: [Int32]
 
     init(signals: [Int32]) { self.signals = signals }
 
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let once = NSLock()
-            var resumed = false
+    func stream() -> AsyncStream<Int32> {
+        AsyncStream { continuation in
             for sig in signals {
                 signal(sig, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                source.setEventHandler {
-                    once.lock(); defer { once.unlock() }
-                    if !resumed { resumed = true; continuation.resume() }
-                }
+                source.setEventHandler { continuation.yield(sig) }
                 source.resume()
                 sources.append(source)
             }

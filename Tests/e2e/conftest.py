@@ -232,6 +232,7 @@ def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media
         f"  ports: {rtp_start}-{rtp_start + RTP_RANGE_SIZE - 1}\n"
         f"  media_timeout: {media_timeout:g}s\n"
         f"prompts: {prompts}\n"
+        "shutdown_grace: 2s\n"
         "tenants:\n"
         "  demo:\n"
         "    domains: [127.0.0.1, localhost]\n"
