@@ -25,7 +25,7 @@ final class CallController: @unchecked Sendable {
         let number: String
         let invite: SIPMessage
         let inviteBranch: String?
-        let source: SocketAddress
+        let source: SIPPeer
         let localTag = SIPResponses.randomToken(10)
         let target: ParleyConfig.Target
         var state: State = .proceeding
@@ -44,7 +44,7 @@ final class CallController: @unchecked Sendable {
         var answerVersion: UInt64 = 1
         var lastReinvite: (cseq: UInt32, response: SIPMessage)?
 
-        init(id: String, tenant: String, number: String, invite: SIPMessage, source: SocketAddress, target: ParleyConfig.Target, logger: Logger) {
+        init(id: String, tenant: String, number: String, invite: SIPMessage, source: SIPPeer, target: ParleyConfig.Target, logger: Logger) {
             self.id = id; self.tenant = tenant; self.number = number; self.invite = invite
             self.inviteBranch = invite["Via"].flatMap { Via($0)?.branch }
             self.source = source; self.target = target; self.logger = logger
@@ -59,7 +59,7 @@ final class CallController: @unchecked Sendable {
     let logger: Logger
     let localHost: String
     let localPort: Int
-    private var send: (SIPMessage, SocketAddress) -> Void = { _, _ in }
+    private var send: (SIPMessage, SIPPeer) -> Void = { _, _ in }
     private var calls: [String: Call] = [:]
     /// Final non-2xx responses to INVITEs, kept to answer retransmissions (key: Call-ID + CSeq).
     private var refused: [String: SIPMessage] = [:]
@@ -73,13 +73,13 @@ final class CallController: @unchecked Sendable {
         self.events = events; self.logger = logger; self.localHost = localHost; self.localPort = localPort
     }
 
-    func attach(send: @escaping (SIPMessage, SocketAddress) -> Void) { self.send = send }
+    func attach(send: @escaping (SIPMessage, SIPPeer) -> Void) { self.send = send }
 
     var activeCallCount: Int { calls.values.filter { $0.state != .ended }.count }
 
     // MARK: Inbound
 
-    func handle(_ message: SIPMessage, from source: SocketAddress) {
+    func handle(_ message: SIPMessage, from source: SIPPeer) {
         guard let method = message.method else { return handleResponse(message) }
         // We support no extensions that a peer may require (RFC 3261 §8.2.2.3); ACK and
         // CANCEL are exempt.
@@ -113,7 +113,7 @@ final class CallController: @unchecked Sendable {
     }
 
     /// A datagram that failed to parse: 400 if it is a request we can answer, else dropped.
-    func handleMalformed(_ bytes: [UInt8], error: SIPParseError, from source: SocketAddress) {
+    func handleMalformed(_ bytes: [UInt8], error: SIPParseError, from source: SIPPeer) {
         malformedCount += 1
         let parser = SIPParser()
         guard let head = parser.parseHeadLeniently(bytes), head.isRequest, head.method != "ACK", head["Via"] != nil else {
@@ -131,7 +131,7 @@ final class CallController: @unchecked Sendable {
         logger.debug("response received", metadata: ["status": "\(message.status ?? 0)", "call-id": "\(message.callID ?? "")"])
     }
 
-    private func handleInvite(_ invite: SIPMessage, from source: SocketAddress) {
+    private func handleInvite(_ invite: SIPMessage, from source: SIPPeer) {
         guard let callID = invite.callID, let cseq = invite.cseq else { return }
         let refusedKey = "\(callID) \(cseq.number)"
         if let final = refused[refusedKey] { return send(final, source) }
@@ -327,7 +327,7 @@ final class CallController: @unchecked Sendable {
         }
     }
 
-    private func handleBye(_ bye: SIPMessage, from source: SocketAddress) {
+    private func handleBye(_ bye: SIPMessage, from source: SIPPeer) {
         guard let callID = bye.callID, let call = calls[callID] else {
             return send(SIPResponses.response(to: bye, status: 481, reason: "Call/Transaction Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
         }
@@ -346,7 +346,7 @@ final class CallController: @unchecked Sendable {
         end(call, cause: "bye")
     }
 
-    private func handleCancel(_ cancel: SIPMessage, from source: SocketAddress) {
+    private func handleCancel(_ cancel: SIPMessage, from source: SIPPeer) {
         let branch = cancel["Via"].flatMap { Via($0)?.branch }
         guard let callID = cancel.callID, let call = calls[callID], call.inviteBranch == branch,
               call.invite.cseq?.number == cancel.cseq?.number else {
@@ -362,7 +362,7 @@ final class CallController: @unchecked Sendable {
 
     /// A re-INVITE in a confirmed dialog: hold and resume (RFC 3264 §8.4). The codec and port
     /// stay; the direction follows the new offer, our SDP version goes up by one.
-    private func handleReinvite(_ invite: SIPMessage, call: Call, from source: SocketAddress) {
+    private func handleReinvite(_ invite: SIPMessage, call: Call, from source: SIPPeer) {
         guard let cseq = invite.cseq?.number, var answer = call.answer, let leg = call.leg,
               let index = answer.media.firstIndex(where: { $0.port != 0 }) else { return }
         var offered = SessionDescription.Direction.sendrecv
@@ -397,7 +397,7 @@ final class CallController: @unchecked Sendable {
 
     /// INFO with `application/dtmf-relay` (`Signal=5`) or `application/dtmf` (`5`): a third
     /// DTMF source, merged with RFC 4733 and in-band in the leg.
-    private func handleInfo(_ info: SIPMessage, from source: SocketAddress) {
+    private func handleInfo(_ info: SIPMessage, from source: SIPPeer) {
         guard let callID = info.callID, let call = calls[callID], call.state == .confirmed || call.state == .answered else {
             return send(SIPResponses.response(to: info, status: 481, reason: "Call/Transaction Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
         }
@@ -448,13 +448,13 @@ final class CallController: @unchecked Sendable {
 
     // MARK: Ending
 
-    private func refuse(_ invite: SIPMessage, from source: SocketAddress, status: Int, reason: String, warning: String? = nil, log: String) {
+    private func refuse(_ invite: SIPMessage, from source: SIPPeer, status: Int, reason: String, warning: String? = nil, log: String) {
         var r = SIPResponses.response(to: invite, status: status, reason: reason, toTag: SIPResponses.randomToken(10))
         if let warning { r.append("Warning", "399 parley \"\(warning.replacingOccurrences(of: "\"", with: "'"))\"") }
         refuse(invite, from: source, response: r, log: log)
     }
 
-    private func refuse(_ invite: SIPMessage, from source: SocketAddress, response: SIPMessage, log: String) {
+    private func refuse(_ invite: SIPMessage, from source: SIPPeer, response: SIPMessage, log: String) {
         let callID = invite.callID ?? ""
         if let cseq = invite.cseq { remember(response, key: "\(callID) \(cseq.number)") }
         send(response, source)
@@ -517,7 +517,7 @@ final class CallController: @unchecked Sendable {
         let contactURI = call.invite["Contact"].flatMap(NameAddress.init)?.uri ?? NameAddress(from)?.uri ?? ""
         call.localCSeq += 1
         var bye = SIPMessage(startLine: .request(method: "BYE", uri: contactURI))
-        bye.append("Via", "SIP/2.0/UDP \(hostReference(localHost)):\(localPort);branch=\(SIPResponses.newBranch());rport")
+        bye.append("Via", "SIP/2.0/\(call.source.transport) \(hostReference(localHost)):\(localPort);branch=\(SIPResponses.newBranch());rport")
         bye.append("Max-Forwards", "70")
         bye.append("From", NameAddress(to).map { $0.tag == nil ? to + ";tag=\(call.localTag)" : to } ?? to)
         bye.append("To", from)
@@ -525,8 +525,10 @@ final class CallController: @unchecked Sendable {
         bye.append("CSeq", "\(call.localCSeq) BYE")
         bye.append("User-Agent", SIPResponses.server)
         var destination = call.source
-        if let uri = SIPURI(contactURI), let address = try? SocketAddress(ipAddress: uri.host, port: uri.port ?? 5060) {
-            destination = address
+        // Over UDP the remote target (Contact) decides; over TCP the dialog's connection is reused while open.
+        if destination.connection == nil, let uri = SIPURI(contactURI),
+           let address = try? SocketAddress(ipAddress: uri.host, port: uri.port ?? 5060) {
+            destination = SIPPeer(address: address)
         }
         send(bye, destination)
     }

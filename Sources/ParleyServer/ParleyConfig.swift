@@ -96,9 +96,6 @@ extension ParleyConfig {
                         throw r.error(YAMLReader.Value(node: l.node, key: "\(l.key)[\(i)]"),
                                       "'\(text)' is not transport:host:port (e.g. udp:0.0.0.0:5060)")
                     }
-                    if address.transport == .tcp {
-                        throw r.error(YAMLReader.Value(node: l.node, key: "\(l.key)[\(i)]"), "tcp is not supported yet; use udp")
-                    }
                     listen.append(address)
                 }
             }

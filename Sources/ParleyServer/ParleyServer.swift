@@ -11,6 +11,7 @@ public final class ParleyServer: @unchecked Sendable {
     public let media: MediaEngine
     let group: MultiThreadedEventLoopGroup
     let sipChannel: Channel
+    let otherChannels: [Channel]
     let controller: CallController
     let logger: Logger
 
@@ -18,9 +19,9 @@ public final class ParleyServer: @unchecked Sendable {
     public var sipAddress: SocketAddress? { sipChannel.localAddress }
 
     private init(config: ParleyConfig, events: EventLog, media: MediaEngine, group: MultiThreadedEventLoopGroup,
-                 sipChannel: Channel, controller: CallController, logger: Logger) {
+                 sipChannel: Channel, otherChannels: [Channel], controller: CallController, logger: Logger) {
         self.config = config; self.events = events; self.media = media; self.group = group
-        self.sipChannel = sipChannel; self.controller = controller; self.logger = logger
+        self.sipChannel = sipChannel; self.otherChannels = otherChannels; self.controller = controller; self.logger = logger
     }
 
     /// Loads every prompt the configuration names (so no caller discovers a missing one),
@@ -38,26 +39,56 @@ public final class ParleyServer: @unchecked Sendable {
         let events = try EventLog(path: eventsPath, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let media = MediaEngine(group: group, bindHost: config.rtp.bind, ports: PortAllocator(range: config.rtp.ports), logger: logger)
-        guard let listen = config.sip.listen.first else {
+        guard let first = config.sip.listen.first else {
             throw ConfigError(file: config.file, line: nil, key: "sip.listen", problem: "no listen address")
         }
         let sipLoop = group.next()
-        let localHost = listen.host == "0.0.0.0" || listen.host == "::" ? config.rtp.advertise : listen.host
+        let localHost = first.host == "0.0.0.0" || first.host == "::" ? config.rtp.advertise : first.host
         let controller = CallController(loop: sipLoop, config: config, media: media, prompts: prompts, events: events,
-                                        logger: logger, localHost: localHost, localPort: listen.port)
-        let channel: Channel
+                                        logger: logger, localHost: localHost, localPort: first.port)
+        var udpChannel: Channel?
+        var channels: [Channel] = []
         do {
-            channel = try await DatagramBootstrap(group: sipLoop)
-                .channelInitializer { ch in ch.pipeline.addHandler(SIPUDPHandler(controller: controller)) }
-                .bind(host: listen.host, port: listen.port).get()
+            for listen in config.sip.listen {
+                switch listen.transport {
+                case .udp:
+                    let ch = try await DatagramBootstrap(group: sipLoop)
+                        .channelInitializer { ch in ch.pipeline.addHandler(SIPUDPHandler(controller: controller)) }
+                        .bind(host: listen.host, port: listen.port).get()
+                    if udpChannel == nil { udpChannel = ch }
+                    channels.append(ch)
+                case .tcp:
+                    // Child channels on the SIP loop too: the controller is confined to it.
+                    let ch = try await ServerBootstrap(group: sipLoop)
+                        .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                        .childChannelInitializer { ch in ch.pipeline.addHandler(SIPTCPHandler(controller: controller)) }
+                        .bind(host: listen.host, port: listen.port).get()
+                    channels.append(ch)
+                }
+            }
         } catch {
+            for ch in channels { try? await ch.close() }
             try? await group.shutdownGracefully()
-            throw ConfigError(file: config.file, line: nil, key: "sip.listen", problem: "cannot bind \(listen): \(error)")
+            throw ConfigError(file: config.file, line: nil, key: "sip.listen", problem: "cannot bind \(config.sip.listen.map(\.description).joined(separator: ", ")): \(error)")
         }
+        let udp = udpChannel
+        controller.attach(send: { message, peer in
+            let bytes = message.serialized()
+            if let connection = peer.connection {
+                var buffer = connection.allocator.buffer(capacity: bytes.count)
+                buffer.writeBytes(bytes)
+                connection.writeAndFlush(buffer, promise: nil)
+            } else if let udp {
+                var buffer = udp.allocator.buffer(capacity: bytes.count)
+                buffer.writeBytes(bytes)
+                udp.writeAndFlush(AddressedEnvelope(remoteAddress: peer.address, data: buffer), promise: nil)
+            }
+        })
+        let channel = channels[0]
         media.start()
-        logger.info("listening", metadata: ["sip": "\(listen)", "rtp": "\(config.rtp.bind):\(config.rtp.ports.lowerBound)-\(config.rtp.ports.upperBound)"])
+        logger.info("listening", metadata: ["sip": "\(config.sip.listen.map(\.description).joined(separator: ","))", "rtp": "\(config.rtp.bind):\(config.rtp.ports.lowerBound)-\(config.rtp.ports.upperBound)"])
         return ParleyServer(config: config, events: events, media: media, group: group, sipChannel: channel,
-                            controller: controller, logger: logger)
+                            otherChannels: Array(channels.dropFirst()), controller: controller, logger: logger)
     }
 
     /// Waits until the SIP socket closes.
@@ -84,6 +115,7 @@ public final class ParleyServer: @unchecked Sendable {
         try? await sipChannel.eventLoop.submit { controller.endAll() }.get()
         // Let the BYEs leave before the socket closes.
         try? await Task.sleep(nanoseconds: 50_000_000)
+        for ch in otherChannels { try? await ch.close() }
         try? await sipChannel.close()
         media.stop()
         events.close()
