@@ -66,11 +66,16 @@ final class CallController: @unchecked Sendable {
     private(set) var malformedCount = 0
     /// Shutting down: new calls are refused with 503 + Retry-After; calls in progress go on.
     var draining = false
+    private var rateLimiter: RateLimiter
+    /// Requests dropped for exceeding the per-source rate.
+    private(set) var rateLimitedCount = 0
+    private var lastRateLimitLog: Int64 = 0
 
     init(loop: EventLoop, config: ParleyConfig, media: MediaEngine, prompts: PromptCache, events: EventLog,
          logger: Logger, localHost: String, localPort: Int) {
         self.loop = loop; self.config = config; self.media = media; self.prompts = prompts
         self.events = events; self.logger = logger; self.localHost = localHost; self.localPort = localPort
+        rateLimiter = RateLimiter(requestsPerSecond: config.sip.requestsPerSecond, burst: config.sip.burst)
     }
 
     func attach(send: @escaping (SIPMessage, SIPPeer) -> Void) { self.send = send }
@@ -81,6 +86,16 @@ final class CallController: @unchecked Sendable {
 
     func handle(_ message: SIPMessage, from source: SIPPeer) {
         guard let method = message.method else { return handleResponse(message) }
+        let now = Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)
+        guard rateLimiter.allow(source.address.ipAddress ?? "", now: now) else {
+            // A flood is dropped, not answered (answering would amplify it); logged once a second.
+            rateLimitedCount += 1
+            if now - lastRateLimitLog >= 1000 {
+                lastRateLimitLog = now
+                logger.warning("requests over the per-source rate dropped", metadata: ["from": "\(source.address)", "dropped": "\(rateLimitedCount)"])
+            }
+            return
+        }
         // We support no extensions that a peer may require (RFC 3261 §8.2.2.3); ACK and
         // CANCEL are exempt.
         let required = message.values("Require")
@@ -146,6 +161,11 @@ final class CallController: @unchecked Sendable {
             return refuse(invite, from: source, status: 491, reason: "Request Pending", log: "re-INVITE while the call is being set up")
         }
 
+        if let ip = source.address.ipAddress, !config.sip.trusted.contains(where: { $0.contains(ip) }) {
+            var r = SIPResponses.response(to: invite, status: 403, reason: "Forbidden", toTag: SIPResponses.randomToken(10))
+            r.append("Warning", "399 parley \"\(ip) is not a trusted network\"")
+            return refuse(invite, from: source, response: r, log: "INVITE from untrusted \(ip)")
+        }
         if draining {
             var r = SIPResponses.response(to: invite, status: 503, reason: "Service Unavailable", toTag: SIPResponses.randomToken(10))
             r.append("Retry-After", "60")

@@ -18,6 +18,11 @@ public struct ParleyConfig: Sendable, Equatable {
 
     public struct SIP: Sendable, Equatable {
         public var listen: [ListenAddress]
+        /// Networks that may send INVITE (others get 403).
+        public var trusted: [IPNetwork] = [IPNetwork("127.0.0.0/8"), IPNetwork("::1/128")].compactMap { $0 }
+        /// Per-source request rate (token bucket); requests over it are dropped and counted.
+        public var requestsPerSecond: Double = 100
+        public var burst: Int = 200
     }
 
     public struct RTP: Sendable, Equatable {
@@ -87,8 +92,23 @@ extension ParleyConfig {
 
         // sip
         var listen: [ListenAddress] = []
+        var sipSettings = SIP(listen: [])
         if let sipNode = r.field(top, "sip") {
-            let sip = try r.mapping(sipNode, allowed: ["listen"])
+            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit"])
+            if let t = r.field(sip, "trusted") {
+                let texts = try r.strings(t)
+                sipSettings.trusted = try texts.enumerated().map { i, text in
+                    guard let net = IPNetwork(text) else {
+                        throw r.error(YAMLReader.Value(node: t.node, key: "\(t.key)[\(i)]"), "'\(text)' is not an address or CIDR network (e.g. 10.0.0.0/8)")
+                    }
+                    return net
+                }
+            }
+            if let rl = r.field(sip, "rate_limit") {
+                let m = try r.mapping(rl, allowed: ["requests_per_second", "burst"])
+                if let v = r.field(m, "requests_per_second") { sipSettings.requestsPerSecond = Double(try r.int(v, in: 1...1_000_000)) }
+                if let v = r.field(m, "burst") { sipSettings.burst = try r.int(v, in: 1...1_000_000) }
+            }
             if let l = r.field(sip, "listen") {
                 let values = try r.strings(l)
                 for (i, text) in values.enumerated() {
@@ -176,7 +196,8 @@ extension ParleyConfig {
             tenants.append(Tenant(name: name, domains: domains, numbers: numbers, concurrentCalls: concurrentCalls))
         }
         guard !tenants.isEmpty else { throw r.error(tenantsNode, "needs at least one tenant") }
-        var config = ParleyConfig(file: file, sip: SIP(listen: listen), rtp: rtp, prompts: prompts, tenants: tenants)
+        sipSettings.listen = listen
+        var config = ParleyConfig(file: file, sip: sipSettings, rtp: rtp, prompts: prompts, tenants: tenants)
         if let v = r.field(top, "shutdown_grace") { config.shutdownGraceMilliseconds = try r.duration(v) }
         return config
     }

@@ -219,13 +219,15 @@ DEFAULT_NUMBERS = {"100": "{ play: welcome }"}
 
 
 def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media_timeout: float = MEDIA_TIMEOUT_S,
-                 numbers: dict[str, str] | None = None, tenant_extra: str = "", tcp: bool = False) -> Path:
+                 numbers: dict[str, str] | None = None, tenant_extra: str = "", tcp: bool = False,
+                 sip_extra: str = "") -> Path:
     """The contract's config; `numbers` maps a number to its inline YAML flow mapping;
     `tenant_extra` is more YAML for the demo tenant (indented four spaces)."""
     numbers = numbers or DEFAULT_NUMBERS
     path.write_text(
         "sip:\n"
         f"  listen: [\"udp:127.0.0.1:{sip_port}\"" + (f", \"tcp:127.0.0.1:{sip_port}\"" if tcp else "") + "]\n"
+        + sip_extra +
         "rtp:\n"
         "  bind: 127.0.0.1\n"
         "  advertise: 127.0.0.1\n"
@@ -243,10 +245,10 @@ def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media
 
 
 def start_server(parley_bin: Path, tmp_path: Path, prompts: Path, numbers: dict[str, str] | None = None,
-                 tenant_extra: str = "", tcp: bool = False) -> ParleyServer:
+                 tenant_extra: str = "", tcp: bool = False, sip_extra: str = "") -> ParleyServer:
     sip_port = free_udp_port()
     rtp_start = free_port_block(RTP_RANGE_SIZE)
-    config = write_config(tmp_path / "parley.yaml", sip_port, rtp_start, prompts, numbers=numbers, tenant_extra=tenant_extra, tcp=tcp)
+    config = write_config(tmp_path / "parley.yaml", sip_port, rtp_start, prompts, numbers=numbers, tenant_extra=tenant_extra, tcp=tcp, sip_extra=sip_extra)
     events = tmp_path / "events.jsonl"
     stderr_path = tmp_path / "parley.stderr"
     with open(stderr_path, "wb") as err, open(tmp_path / "parley.stdout", "wb") as out:
