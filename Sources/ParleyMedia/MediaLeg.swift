@@ -15,6 +15,9 @@ public struct LegParameters: Sendable {
     /// Symmetric RTP (NAT): send to where the first valid packet came from, and from then on
     /// ignore packets from any other address (counted as strangers).
     public var symmetric: Bool
+    /// False for a leg whose peer is not known yet (our offer awaits the answer in the ACK):
+    /// it sends nothing and expects nothing until `reconfigure` makes it active.
+    public var active: Bool = true
 
     public init(codec: LegCodecChoice, payloadType: UInt8, telephoneEventPayloadType: UInt8?, remote: SocketAddress,
                 mediaTimeoutMilliseconds: Int64?, inbandDTMF: Bool, symmetric: Bool = true) {
@@ -32,9 +35,9 @@ public struct LegParameters: Sendable {
 public final class MediaLeg: @unchecked Sendable {
     public let localPort: Int
     /// Sample rate of the audio this leg sends: prompts given to `play` must be at this rate.
-    public let sendRate: Int
+    public private(set) var sendRate: Int
     /// Samples per 20 ms frame at `sendRate`.
-    let samplesPerFrame: Int
+    private(set) var samplesPerFrame: Int
     public let eventLoop: EventLoop
     public private(set) var statistics = LegStatistics()
 
@@ -57,9 +60,9 @@ public final class MediaLeg: @unchecked Sendable {
     // Receiver state.
     private var events = TelephoneEventReceiver()
     private var dedup = DTMFDeduplicator()
-    private let detector: StreamDTMFDetector?
-    private let encoder: LegEncoder
-    private let decoder: any FrameDecoder
+    private var detector: StreamDTMFDetector?
+    private var encoder: LegEncoder
+    private var decoder: any FrameDecoder
     /// Room for the longest Opus packet (120 ms at 48 kHz).
     private var decoded = [Int16](repeating: 0, count: 5760)
     private var lastReceiveMilliseconds: Int64
@@ -80,6 +83,8 @@ public final class MediaLeg: @unchecked Sendable {
          onEvent: @escaping @Sendable (MediaEvent) -> Void, onClose: @escaping @Sendable () -> Void) throws {
         self.clock = clock
         let now = clock.nowMilliseconds()
+        sending = parameters.active
+        expectingMedia = parameters.active
         encoder = try LegEncoder(parameters.codec)
         decoder = try LegEncoder.decoder(for: parameters.codec)
         detector = parameters.inbandDTMF ? try StreamDTMFDetector(sampleRate: parameters.codec.receiveRate) : nil
@@ -108,6 +113,26 @@ public final class MediaLeg: @unchecked Sendable {
             self.queue.removeAll()
             self.position = 0
             self.announcedStart = false
+        }
+    }
+
+    /// Applies parameters settled late (the answer to our offer arrived in the ACK): codec,
+    /// payload types, peer address; the leg becomes active. Completes on the leg's loop.
+    public func reconfigure(_ newParameters: LegParameters) -> EventLoopFuture<Void> {
+        eventLoop.submit {
+            let encoder = try LegEncoder(newParameters.codec)
+            let decoder = try LegEncoder.decoder(for: newParameters.codec)
+            let detector = newParameters.inbandDTMF ? try StreamDTMFDetector(sampleRate: newParameters.codec.receiveRate) : nil
+            self.encoder = encoder
+            self.decoder = decoder
+            self.detector = detector
+            self.parameters = newParameters
+            self.sendRate = newParameters.codec.sendRate
+            self.samplesPerFrame = self.sendRate / 50
+            self.pcmFrame = [Int16](repeating: 0, count: self.samplesPerFrame)
+            self.sending = newParameters.active
+            self.expectingMedia = newParameters.active
+            self.lastReceiveMilliseconds = self.clock.nowMilliseconds()
         }
     }
 

@@ -42,12 +42,14 @@ public struct NegotiatedAudio: Equatable, Sendable {
 }
 
 public enum OfferAnswerError: Error, Equatable, Sendable, CustomStringConvertible {
+    case answerNotOffered(payloadType: String)
     case noAudio
     case noCommonCodec(offered: [String])
     case noConnectionAddress
 
     public var description: String {
         switch self {
+        case let .answerNotOffered(pt): return "the answer chose payload type \(pt), which was not offered"
         case .noAudio: return "the offer has no usable audio stream"
         case let .noCommonCodec(offered): return "no common codec (offered \(offered.joined(separator: ", ")))"
         case .noConnectionAddress: return "the offer has no connection address"
@@ -132,5 +134,56 @@ public struct OfferAnswer: Sendable {
             answer.media.append(.init(type: "audio", port: localPort, proto: m.proto, formats: formats, attributes: attrs))
         }
         return (answer, chosen.negotiated)
+    }
+}
+
+extension OfferAnswer {
+    /// Dynamic payload types this side uses when it makes the offer.
+    static let opusPayloadType: UInt8 = 111
+    static let telephoneEventPayloadType: UInt8 = 101
+
+    /// The offer this side makes when an INVITE came without one (RFC 3261 §13.2.1: the offer
+    /// goes in the 2xx, the answer comes in the ACK): every supported codec in our order,
+    /// plus telephone-event/8000.
+    public func offer(localAddress: String, localPort: Int, sessionID: UInt64) -> SessionDescription {
+        var formats: [String] = []
+        var attrs: [SessionDescription.Attribute] = []
+        for codec in supported {
+            let pt = codec.staticPayloadType ?? OfferAnswer.opusPayloadType
+            formats.append("\(pt)")
+            attrs.append(.init("rtpmap", "\(pt) \(codec.rtpmapEncoding)"))
+            if codec == .opus, let fmtp = OpusFormat.fmtpAttribute(payloadType: pt, parameters: opusParameters) { attrs.append(fmtp) }
+        }
+        let te = OfferAnswer.telephoneEventPayloadType
+        formats.append("\(te)")
+        attrs += [.init("rtpmap", "\(te) telephone-event/8000"), .init("fmtp", "\(te) 0-16"), .init("ptime", "20"), .init("sendrecv")]
+        return SessionDescription(origin: "parley \(sessionID) \(sessionID) IN \(localAddress.contains(":") ? "IP6" : "IP4") \(localAddress)",
+                                  sessionName: "parley", connection: localAddress,
+                                  media: [.init(type: "audio", port: localPort, proto: "RTP/AVP", formats: formats, attributes: attrs)])
+    }
+
+    /// Reads the peer's answer to our `offer`: the first payload type it kept is the codec.
+    public func accept(answer: SessionDescription, to offer: SessionDescription) throws(OfferAnswerError) -> NegotiatedAudio {
+        guard let m = answer.media.first(where: { $0.type == "audio" && $0.port != 0 }), let ours = offer.media.first else {
+            throw .noAudio
+        }
+        guard let address = m.connection ?? answer.connection else { throw .noConnectionAddress }
+        var codec: (AudioCodec, UInt8)?
+        var telephoneEvent: UInt8?
+        for f in m.formats {
+            guard ours.formats.contains(f), let pt = UInt8(f) else { continue }
+            let map = ours.rtpmap(f)
+            if map?.name.lowercased() == "telephone-event" { telephoneEvent = telephoneEvent ?? pt; continue }
+            if codec == nil, let c = supported.first(where: { c in map.map { $0.name.lowercased() == c.name.lowercased() } ?? (c.staticPayloadType == pt) }) {
+                codec = (c, pt)
+            }
+        }
+        guard let (c, pt) = codec else {
+            if let first = m.formats.first, !ours.formats.contains(first) { throw .answerNotOffered(payloadType: first) }
+            throw .noCommonCodec(offered: m.formats)
+        }
+        return NegotiatedAudio(codec: c, payloadType: pt, telephoneEventPayloadType: telephoneEvent, telephoneEventClockRate: 8000,
+                               formatParameters: m.fmtp("\(pt)"), remoteAddress: address, remotePort: m.port,
+                               direction: m.direction, ptime: 20)
     }
 }

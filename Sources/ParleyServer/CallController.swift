@@ -39,8 +39,11 @@ final class CallController: @unchecked Sendable {
         var ackTimeout: Scheduled<Void>?
         var localCSeq: UInt32 = 0
         var logger: Logger
-        /// Our current answer (re-INVITEs change its direction and version).
+        /// Our current SDP (the answer, or our offer for an offerless INVITE); re-INVITEs change
+        /// its direction and version.
         var answer: SessionDescription?
+        /// Set while our offer (in the 200) waits for the answer in the ACK.
+        var ourOffer: SessionDescription?
         var answerVersion: UInt64 = 1
         var lastReinvite: (cseq: UInt32, response: SIPMessage)?
 
@@ -198,15 +201,14 @@ final class CallController: @unchecked Sendable {
             r.append("Accept", "application/sdp")
             return refuse(invite, from: source, response: r, log: "body is \(type)")
         }
-        guard !invite.body.isEmpty else {
-            return refuse(invite, from: source, status: 488, reason: "Not Acceptable Here", warning: "SDP offer required",
-                          log: "INVITE without SDP offer")
-        }
-        let offer: SessionDescription
-        do {
-            offer = try SessionDescription.parse(invite.bodyText)
-        } catch {
-            return refuse(invite, from: source, status: 400, reason: "Bad Request", warning: "malformed SDP: \(error)", log: "malformed SDP: \(error)")
+        // No body: an offerless INVITE. We offer in the 200 and the answer comes in the ACK.
+        var offer: SessionDescription?
+        if !invite.body.isEmpty {
+            do {
+                offer = try SessionDescription.parse(invite.bodyText)
+            } catch {
+                return refuse(invite, from: source, status: 400, reason: "Bad Request", warning: "malformed SDP: \(error)", log: "malformed SDP: \(error)")
+            }
         }
         let call = Call(id: callID, tenant: tenant.name, number: user, invite: invite, source: source, target: number.target,
                         logger: logger.with("call-id", callID))
@@ -233,10 +235,11 @@ final class CallController: @unchecked Sendable {
         send(r, call.source)
     }
 
-    private func answer(_ call: Call, offer: SessionDescription) {
+    private func answer(_ call: Call, offer: SessionDescription?) {
         guard call.state == .proceeding else { return }
         call.state = .answering
         let sessionID = UInt64.random(in: 1...UInt64(Int64.max))
+        guard let offer else { return makeOffer(call, sessionID: sessionID) }
         let negotiated: NegotiatedAudio
         do {
             // Probe the offer before taking a port, so a refusal costs nothing.
@@ -293,25 +296,98 @@ final class CallController: @unchecked Sendable {
         call.leg = leg
         call.negotiated = negotiated
         call.answer = answer
-        var r = SIPResponses.response(to: call.invite, status: 200, reason: "OK", toTag: call.localTag)
-        r.append("Contact", "<sip:\(call.number)@\(hostReference(localHost)):\(localPort)>")
-        r.append("Allow", SIPResponses.allow)
-        r.append("Content-Type", "application/sdp")
-        r.body = Array(answer.serialized().utf8)
-        call.lastInviteResponse = r
-        call.state = .answered
-        send(r, call.source)
+        send200(call, sdp: answer)
         events.emit(CallEvent("call.answered", callID: call.id, [
             ("codec", .string(negotiated.codec.name)), ("rtp_port", .int(leg.localPort)),
             ("remote_rtp", .string("\(negotiated.remoteAddress):\(negotiated.remotePort)")),
         ]))
+    }
+
+    /// The 2xx for the INVITE with our SDP; retransmitted until ACK, Timer H ends the call without one.
+    private func send200(_ call: Call, sdp: SessionDescription) {
+        var r = SIPResponses.response(to: call.invite, status: 200, reason: "OK", toTag: call.localTag)
+        r.append("Contact", "<sip:\(call.number)@\(hostReference(localHost)):\(localPort)>")
+        r.append("Allow", SIPResponses.allow)
+        r.append("Content-Type", "application/sdp")
+        r.body = Array(sdp.serialized().utf8)
+        call.lastInviteResponse = r
+        call.state = .answered
+        send(r, call.source)
         scheduleRetransmit(call)
-        // Timer H: no ACK within 64 × T1 ends the call.
         call.ackTimeout = loop.scheduleTask(in: .milliseconds(64 * CallController.t1)) { [weak self] in
             guard let self, call.state == .answered else { return }
             call.logger.warning("no ACK for 200 OK; ending the call")
             self.sendBye(call)
             self.end(call, cause: "no-ack")
+        }
+    }
+
+    /// Offerless INVITE: take a port with an inactive leg and offer every codec we support.
+    private func makeOffer(_ call: Call, sessionID: UInt64) {
+        guard let nowhere = try? SocketAddress(ipAddress: "0.0.0.0", port: 9) else { return }
+        var parameters = LegParameters(codec: .g711(.ulaw), payloadType: 0, telephoneEventPayloadType: nil, remote: nowhere,
+                                       mediaTimeoutMilliseconds: nil, inbandDTMF: false, symmetric: config.rtp.symmetric)
+        parameters.active = false
+        let loop = self.loop
+        media.openLeg(parameters: parameters, onEvent: { [weak self] event in
+            loop.execute { self?.mediaEvent(event, callID: call.id) }
+        }).hop(to: loop).whenComplete { [weak self] result in
+            guard let self else { return }
+            switch result {
+            case let .failure(error):
+                var r = SIPResponses.response(to: call.invite, status: 503, reason: "Service Unavailable", toTag: call.localTag)
+                r.append("Warning", "399 parley \"\(error)\"")
+                r.append("Retry-After", "5")
+                self.finishRefused(call, r, log: "\(error)")
+            case let .success(leg):
+                guard call.state == .answering else { return leg.close() }
+                let offer = self.answerer.offer(localAddress: self.config.rtp.advertise, localPort: leg.localPort, sessionID: sessionID)
+                call.leg = leg
+                call.ourOffer = offer
+                call.answer = offer
+                self.send200(call, sdp: offer)
+            }
+        }
+    }
+
+    /// The ACK of an offerless INVITE carries the answer: settle the codec and start the media.
+    private func acceptAnswer(_ ack: SIPMessage, call: Call, offer: SessionDescription) {
+        do {
+            guard !ack.body.isEmpty else { throw OfferAnswerError.noAudio }
+            let answer = try SessionDescription.parse(ack.bodyText)
+            let negotiated = try answerer.accept(answer: answer, to: offer)
+            guard let remote = try? SocketAddress(ipAddress: negotiated.remoteAddress, port: negotiated.remotePort) else {
+                throw OfferAnswerError.noConnectionAddress
+            }
+            let parameters = LegParameters(codec: try legCodec(for: negotiated), payloadType: negotiated.payloadType,
+                                           telephoneEventPayloadType: negotiated.telephoneEventPayloadType, remote: remote,
+                                           mediaTimeoutMilliseconds: config.rtp.mediaTimeoutMilliseconds > 0 ? config.rtp.mediaTimeoutMilliseconds : nil,
+                                           inbandDTMF: config.rtp.inbandDTMF == .always
+                                               || (config.rtp.inbandDTMF == .auto && negotiated.telephoneEventPayloadType == nil),
+                                           symmetric: config.rtp.symmetric)
+            guard let leg = call.leg else { return }
+            call.ourOffer = nil
+            call.negotiated = negotiated
+            leg.reconfigure(parameters).hop(to: loop).whenComplete { [weak self] result in
+                guard let self, call.state == .confirmed else { return }
+                switch result {
+                case .success:
+                    self.events.emit(CallEvent("call.answered", callID: call.id, [
+                        ("codec", .string(negotiated.codec.name)), ("rtp_port", .int(leg.localPort)),
+                        ("remote_rtp", .string("\(negotiated.remoteAddress):\(negotiated.remotePort)")), ("offer", .string("ours")),
+                    ]))
+                    self.startApp(call)
+                case let .failure(error):
+                    call.logger.error("cannot start media for the answer: \(error)")
+                    self.sendBye(call)
+                    self.end(call, cause: "bad-answer")
+                }
+            }
+        } catch {
+            // RFC 3261 §13.2.1: an unacceptable answer in the ACK leaves only ending the call.
+            call.logger.warning("unusable SDP answer in ACK: \(error)")
+            sendBye(call)
+            end(call, cause: "bad-answer")
         }
     }
 
@@ -331,6 +407,7 @@ final class CallController: @unchecked Sendable {
         call.retransmit?.cancel()
         call.ackTimeout?.cancel()
         call.state = .confirmed
+        if let offer = call.ourOffer { return acceptAnswer(ack, call: call, offer: offer) }
         startApp(call)
     }
 

@@ -53,3 +53,21 @@ struct OfferAnswerTests {
         #expect(throws: SDPError.malformedLine("garbage")) { try SessionDescription.parse("v=0\r\ngarbage\r\n") }
     }
 }
+
+@Suite("Our own offer, for offerless INVITEs (RFC 3261 §13.2.1)")
+struct OwnOfferTests {
+    @Test("the offer lists our codecs and telephone-event; an answer picks the codec it kept first")
+    func offerAndAnswer() throws {
+        let oa = OfferAnswer()
+        let offer = oa.offer(localAddress: "198.51.100.1", localPort: 20000, sessionID: 5)
+        let text = offer.serialized()
+        #expect(text.contains("m=audio 20000 RTP/AVP 0 8 111 101\r\n"))
+        #expect(text.contains("a=rtpmap:111 opus/48000/2\r\n"))
+        let answer = try SessionDescription.parse("v=0\r\no=- 1 1 IN IP4 192.0.2.7\r\ns=-\r\nc=IN IP4 192.0.2.7\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n")
+        let n = try oa.accept(answer: answer, to: offer)
+        #expect(n.codec == .pcma && n.payloadType == 8 && n.telephoneEventPayloadType == 101)
+        #expect(n.remoteAddress == "192.0.2.7" && n.remotePort == 4000)
+        let bad = try SessionDescription.parse("v=0\r\nc=IN IP4 192.0.2.7\r\nm=audio 4000 RTP/AVP 18\r\n")
+        #expect(throws: OfferAnswerError.answerNotOffered(payloadType: "18")) { try oa.accept(answer: bad, to: offer) }
+    }
+}

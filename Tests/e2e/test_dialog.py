@@ -128,3 +128,45 @@ def test_concurrent_call_licence_is_enforced_in_real_time(licensed_server):
         assert third.final is not None and third.final.status == 200, third.final
         third.ack()
         assert third.bye().status == 200
+
+
+def offerless_call(ua, number="100"):
+    call = sipua.Call(ua, number)
+    ua.send_raw(ua.request("INVITE", call.uri, call.call_id, 1, call.from_tag, branch=call.invite_branch))
+    call.final = ua.wait_final(call.call_id, "INVITE", 5.0)
+    if call.final is not None:
+        call.to_tag = sipua.tag_of(call.final.get("to"))
+    return call
+
+
+def test_offerless_invite_gets_our_offer_and_the_ack_answer_starts_media(parley_server):
+    """Given an INVITE without SDP, the 200 carries our offer (PCMU, PCMA, Opus,
+    telephone-event); when the ACK answers PCMA, the prompt arrives as PCMA at the
+    address of the answer."""
+    with sipua.SipUA(parley_server.sip_port) as ua, rtp.RtpListener() as listener:
+        call = offerless_call(ua)
+        assert call.final is not None and call.final.status == 200, f"{call.final}{parley_server.describe()}"
+        offer = call.final.body.decode()
+        assert "m=audio " in offer and " RTP/AVP 0 8 111 101" in offer, offer
+        assert listener.count() == 0
+        answer = sipua.make_sdp(listener.port, (8, 101))
+        ua.send_raw(ua.request("ACK", call.remote_target(), call.call_id, 1, call.from_tag, to_tag=call.to_tag,
+                               to_uri=call.uri, body=answer))
+        assert listener.wait_for(10, 3.0), "no RTP after the answer in the ACK" + parley_server.describe()
+        pts = {rtp.parse_rtp(d).payload_type for _, d, _ in listener.snapshot()}
+        assert pts == {8}, f"payload types sent: {pts}"
+        assert call.bye().status == 200
+    answered = [e for e in events_for(parley_server, call.call_id, "call.answered")]
+    assert answered and answered[0].get("codec") == "PCMA", answered
+
+
+def test_an_ack_without_the_answer_ends_the_call(parley_server):
+    """Given our offer in the 200, an ACK without SDP leaves no media to run: BYE."""
+    with sipua.SipUA(parley_server.sip_port) as ua:
+        call = offerless_call(ua)
+        assert call.final is not None and call.final.status == 200
+        ua.send_raw(ua.request("ACK", call.remote_target(), call.call_id, 1, call.from_tag, to_tag=call.to_tag, to_uri=call.uri))
+        bye = ua.wait_request("BYE", call.call_id, 3.0)
+        assert bye is not None, "no BYE after an ACK without answer" + parley_server.describe()
+    ended = parley_server.wait_event(lambda e: e.get("event") == "call.ended" and e.get("call_id") == call.call_id, 3.0)
+    assert ended is not None and ended.get("cause") == "bad-answer", ended
