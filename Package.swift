@@ -79,7 +79,7 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
         .executableTarget(
             name: "MediaBenchmarks",
             dependencies: [
-                "ParleyDSP", "ParleyRTP", "CSpanDSP", "CSpeexDSP",
+                "ParleyDSP", "ParleyRTP", "ParleySIP", "CSpanDSP", "CSpeexDSP",
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
             path: "Benchmarks/MediaBenchmarks",
