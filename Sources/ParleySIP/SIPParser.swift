@@ -72,7 +72,9 @@ public struct SIPParser: Sendable {
         guard let cl = try SIPParser.contentLength(of: message), let n = Int(cl.trimmingSIPWhitespace()), n >= 0 else {
             throw .badContentLength(message["Content-Length"] ?? "absent")
         }
-        guard bodyStart + n <= maxMessageSize else { throw .tooLarge(limit: maxMessageSize) }
+        // Compared without adding, so an absurd Content-Length (Int.max) cannot overflow; it is
+        // refused before any of its body is awaited or allocated.
+        guard n <= maxMessageSize - bodyStart else { throw .tooLarge(limit: maxMessageSize) }
         guard bytes.count >= bodyStart + n else { return nil }
         message.body = Array(bytes[bodyStart..<(bodyStart + n)])
         try validate(message)
