@@ -37,13 +37,13 @@ enum TortureFixtures {
         "baddn": 400,      // §3.1.2.15 unquoted display name with a comma
         "badvers": 505,    // §3.1.2.16 SIP/7.0
         "mismatch01": 400, // §3.1.2.17 CSeq method differs from the request's
-        "mismatch02": 400, // §3.1.2.18 unknown method and CSeq mismatch: 400, not 501
+        "mismatch02": 400, // §3.1.2.18 unknown method and CSeq mismatch: RFC prefers 501, allows 400
         "bigcode": nil,    // §3.1.2.19 response code 4294967301: dropped
         "insuf": 400,      // §3.3.1    no To, From, Call-ID, Max-Forwards
         "unkscm": 416,     // §3.3.2    Request-URI with an unknown scheme
         "novelsc": 416,    // §3.3.3    Request-URI with a scheme we do not serve
         "bext01": 420,     // §3.3.5    Require with unknown option tags
-        "multi01": 400,    // §3.3.8    two Call-ID, CSeq, To, From, Max-Forwards
+        "multi01": 400,    // §3.3.8    two Call-ID, CSeq, To, From, Max-Forwards, Contact
         "mcl01": 400,      // §3.3.9    two Content-Length values
     ]
 
