@@ -109,4 +109,13 @@ public struct SIPServerInviteTransaction: Sendable {
         timers.cancelAll()
         return [.terminated]
     }
+
+    /// The driver could not send one of this transaction's messages (§17.1.4, §17.2.4):
+    /// the TU is told and the transaction ends.
+    public mutating func transportError(now: Int64) -> [SIPTransactionAction] {
+        guard state != .terminated else { return [] }
+        state = .terminated
+        timers.cancelAll()
+        return [.transportError, .terminated]
+    }
 }

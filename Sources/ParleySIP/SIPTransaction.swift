@@ -53,6 +53,8 @@ public enum SIPTransactionAction: Sendable, Equatable {
     case passToTU(SIPMessage)
     /// Timer B, F or H fired: tell the TU the transaction failed (§17.1.1.2, §17.1.2.2, §17.2.1).
     case timeout
+    /// The transport could not send (§17.1.4, §17.2.4): tell the TU the transaction failed.
+    case transportError
     /// The transaction is over: forget it (remove it from the table).
     case terminated
 }

@@ -59,6 +59,7 @@ func kinds(_ actions: [SIPTransactionAction]) -> [String] {
         case let .send(m): return "send \(m.status.map(String.init) ?? m.method ?? "")"
         case let .passToTU(m): return "tu \(m.status.map(String.init) ?? m.method ?? "")"
         case .timeout: return "timeout"
+        case .transportError: return "transport error"
         case .terminated: return "terminated"
         }
     }
@@ -134,6 +135,42 @@ struct ServerInviteTransactionTests {
         _ = lost.respond(TransactionFixtures.response(603, to: invite), now: 0)
         let log = lost.run(until: 40_000)
         #expect(log.map(\.at) == [32_000, 32_000] && kinds(log.map(\.action)) == ["timeout", "terminated"])
+    }
+}
+
+@Suite("CANCEL and transport errors (RFC 3261 §9.2, §17.1.4, §17.2.4)")
+struct CancelAndTransportErrorTests {
+    typealias F = TransactionFixtures
+
+    @Test("Given an INVITE in Proceeding, a CANCEL finds it; the 487 goes through the INVITE transaction and the ACK confirms it")
+    func cancel() throws {
+        let invite = F.request("INVITE")
+        var table: [SIPTransactionKey: SIPServerInviteTransaction] = [:]
+        let inviteKey = try #require(SIPTransactionKey(request: invite))
+        table[inviteKey] = SIPServerInviteTransaction(request: invite, transport: .udp, now: 0)
+        _ = table[inviteKey]?.respond(F.response(180, to: invite), now: 10)
+
+        // The CANCEL is a non-INVITE transaction of its own, answered 200 at once…
+        let cancel = F.request("CANCEL", cseqMethod: "CANCEL")
+        var cancelTransaction = SIPServerNonInviteTransaction(request: cancel, transport: .udp, now: 1_000)
+        #expect(kinds(cancelTransaction.respond(F.response(200, to: cancel), now: 1_000)) == ["send 200"])
+        // …and names the INVITE transaction, which the TU ends with 487 (§9.2).
+        let target = try #require(SIPTransactionKey(cancelledBy: cancel))
+        #expect(table[target] != nil)
+        #expect(kinds(table[target]?.respond(F.response(487, to: invite), now: 1_000) ?? []) == ["send 487"])
+        let ack = F.request("ACK", cseqMethod: "ACK", toTag: "uas1")
+        #expect(table[try #require(SIPTransactionKey(request: ack))]?.receive(ack, now: 1_100).isEmpty == true)
+        #expect(table[target]?.state == .confirmed)
+    }
+
+    @Test("A transport error ends any transaction and tells the TU")
+    func transportError() {
+        let invite = F.request("INVITE")
+        var client = SIPClientInviteTransaction.start(request: invite, transport: .tcp, now: 0).0
+        #expect(kinds(client.transportError(now: 1)) == ["transport error", "terminated"])
+        #expect(client.state == .terminated && client.nextDeadline == nil && client.transportError(now: 2).isEmpty)
+        var server = SIPServerNonInviteTransaction(request: F.request("BYE"), transport: .udp, now: 0)
+        #expect(kinds(server.transportError(now: 1)) == ["transport error", "terminated"])
     }
 }
 
