@@ -1,10 +1,11 @@
-/// What the transaction layer's state machines have in common (RFC 3261 §17).
-///
-/// Each transaction is a value: the driver feeds it messages and the clock and performs the
-/// actions it returns (SwiftNIO's `mutating func …(…) -> Action` shape). Times are
-/// milliseconds on any monotonic clock the driver chooses; nothing here reads a clock.
-/// A driver keeps one timer per transaction, set to `nextDeadline`, and calls
-/// `tick(now:)` when it fires (a late or early tick is harmless: only due timers fire).
+// What the transaction layer's state machines have in common (RFC 3261 §17).
+//
+// Each transaction is a value: the driver feeds it messages and the clock and performs the
+// actions it returns (SwiftNIO's `mutating func …(…) -> Action` shape). Times are
+// milliseconds on any monotonic clock the driver chooses; nothing here reads a clock.
+// A driver keeps one timer per transaction, set to `nextDeadline`, and calls
+// `tick(now:)` when it fires (a late or early tick is harmless: only due timers fire).
+// Each transaction is confined to the driver's thread (the SIP event loop).
 
 /// The transport a transaction runs over. Over a reliable one (TCP, TLS, SCTP) nothing is
 /// retransmitted and Timers D, I, J and K are zero (§17.1.1.2, §17.1.2.2, §17.2.1, §17.2.2).

@@ -167,8 +167,9 @@ public struct NameAddress: Equatable, Sendable {
                 guard NameAddress.isQuotedString(name) else { return nil }
                 name = NameAddress.unquote(name.dropFirst().dropLast())
             } else {
-                // *(token LWS)
-                guard name.allSatisfy({ SIPParser.isTokenCharacter($0) || $0 == " " || $0 == "\t" }) else { return nil }
+                // *(token LWS). Non-ASCII letters are let through: phones send unquoted UTF-8
+                // names, and only ASCII separators (`,` `"` `;` `:` …) make the field ambiguous.
+                guard name.allSatisfy({ SIPParser.isTokenCharacter($0) || $0 == " " || $0 == "\t" || !$0.isASCII }) else { return nil }
             }
             displayName = name.isEmpty ? nil : name
             let afterLT = t[t.index(after: lt)...]
