@@ -48,7 +48,7 @@ public struct SIPParser: Sendable {
         guard let (headEnd, bodyStart) = SIPParser.findHeaderEnd(bytes, from: start) else { throw .incomplete }
         var message = try parseHead(bytes[start..<headEnd])
         let available = bytes.count - bodyStart
-        if let cl = message["Content-Length"] {
+        if let cl = try SIPParser.contentLength(of: message) {
             guard let n = Int(cl.trimmingSIPWhitespace()), n >= 0 else { throw .badContentLength(cl) }
             guard n <= available else { throw .bodyTruncated(expected: n, got: available) }
             message.body = Array(bytes[bodyStart..<(bodyStart + n)])
@@ -69,14 +69,24 @@ public struct SIPParser: Sendable {
             return nil
         }
         var message = try parseHead(bytes[start..<headEnd])
-        guard let cl = message["Content-Length"], let n = Int(cl.trimmingSIPWhitespace()), n >= 0 else {
+        guard let cl = try SIPParser.contentLength(of: message), let n = Int(cl.trimmingSIPWhitespace()), n >= 0 else {
             throw .badContentLength(message["Content-Length"] ?? "absent")
         }
-        guard bodyStart + n <= maxMessageSize else { throw .tooLarge(limit: maxMessageSize) }
+        // Compared without adding, so an absurd Content-Length (Int.max) cannot overflow; it is
+        // refused before any of its body is awaited or allocated.
+        guard n <= maxMessageSize - bodyStart else { throw .tooLarge(limit: maxMessageSize) }
         guard bytes.count >= bodyStart + n else { return nil }
         message.body = Array(bytes[bodyStart..<(bodyStart + n)])
         try validate(message)
         return (message, bodyStart + n)
+    }
+
+    /// The one Content-Length value; two of them leave the body's length unknown (RFC 4475
+    /// §3.3.9), which is an error even when they agree.
+    static func contentLength(of m: SIPMessage) throws(SIPParseError) -> String? {
+        let values = m.headers.filter { $0.name == "Content-Length" }
+        guard values.count <= 1 else { throw .badContentLength(values.map(\.value).joined(separator: ", ")) }
+        return values.first?.value
     }
 
     /// Finds the blank line ending the head: CRLFCRLF, or LFLF from lenient peers.
@@ -130,7 +140,7 @@ public struct SIPParser: Sendable {
         }
         let parts = line.split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy(isTokenCharacter),
-              !parts[1].isEmpty, parts[1].contains(":"), parts[2] == "SIP/2.0" else { throw .badStartLine(line) }
+              isAbsoluteURI(parts[1]), parts[2] == "SIP/2.0" else { throw .badStartLine(line) }
         return .request(method: String(parts[0]), uri: String(parts[1]))
     }
 
@@ -142,6 +152,16 @@ public struct SIPParser: Sendable {
         if let method = m.method, method != cseq.method {
             throw .cseqMethodMismatch(request: method, cseq: cseq.method)
         }
+    }
+
+    /// A Request-URI is an absoluteURI (RFC 3261 §25.1, RFC 3986 §3.1): a scheme
+    /// `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`, a colon, and something after it.
+    /// `<sip:…>` is not one (RFC 4475 §3.1.2.7); an unknown scheme is, and earns a 416 later.
+    static func isAbsoluteURI<S: StringProtocol>(_ s: S) -> Bool {
+        guard let colon = s.firstIndex(of: ":"), colon != s.startIndex, s.index(after: colon) != s.endIndex,
+              let first = s.first, first.isASCII, first.isLetter else { return false }
+        return s[..<colon].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == ".") }
+            && !s.contains { $0 == "<" || $0 == ">" || $0 == "\"" || $0 == " " || $0 == "\t" }
     }
 
     /// RFC 3261 §25.1 `token` characters.

@@ -26,8 +26,12 @@ public struct SIPURI: Equatable, Sendable, CustomStringConvertible {
             && a.parameters.map { "\($0.name.lowercased())=\($0.value ?? "")" } == b.parameters.map { "\($0.name.lowercased())=\($0.value ?? "")" }
     }
 
+    /// A URI parameter's value, names compared case-insensitively after unescaping
+    /// (`%6C%72` is `lr`, RFC 4475 §3.1.1.3); the value is returned unescaped.
+    /// `.some(nil)` for a parameter without a value, nil when absent.
     public func parameter(_ name: String) -> String?? {
-        parameters.first { $0.name.lowercased() == name.lowercased() }.map { $0.value }
+        let wanted = name.lowercased()
+        return parameters.first { SIPURI.unescape($0.name).lowercased() == wanted }.map { $0.value.map { SIPURI.unescape($0) } }
     }
 
     /// Parses a URI; nil when it is not a well-formed sip/sips URI.
@@ -36,15 +40,12 @@ public struct SIPURI: Equatable, Sendable, CustomStringConvertible {
         let scheme = text[..<colon].lowercased()
         guard scheme == "sip" || scheme == "sips" else { return nil }
         self.scheme = scheme
+        // '@' cannot appear unescaped after the userinfo (RFC 3261 §25.1: params and headers
+        // have no '@'), while the user part may hold ';', '?', '/' and more ("user-unreserved";
+        // RFC 4475 §3.1.1.2, §3.1.1.9). So userinfo ends at the first '@', and only the part
+        // after it is split into host, parameters and headers.
         var rest = text[text.index(after: colon)...]
-        if let q = rest.firstIndex(of: "?") {
-            headers = String(rest[rest.index(after: q)...])
-            rest = rest[..<q]
-        } else {
-            headers = nil
-        }
-        // userinfo ends at the last '@' (user parts may hold escaped characters but not '@').
-        if let at = rest.lastIndex(of: "@") {
+        if let at = rest.firstIndex(of: "@") {
             let userinfo = rest[..<at]
             if let pc = userinfo.firstIndex(of: ":") {
                 user = SIPURI.unescape(userinfo[..<pc])
@@ -58,6 +59,12 @@ public struct SIPURI: Equatable, Sendable, CustomStringConvertible {
         } else {
             user = nil
             password = nil
+        }
+        if let q = rest.firstIndex(of: "?") {
+            headers = String(rest[rest.index(after: q)...])
+            rest = rest[..<q]
+        } else {
+            headers = nil
         }
         var paramsPart: Substring = ""
         if let semi = rest.firstIndex(of: ";") {
@@ -144,15 +151,25 @@ public struct NameAddress: Equatable, Sendable {
         self.parameters = parameters
     }
 
-    /// Parses `"Display" <uri>;tag=x`, `Display <uri>`, or `uri;tag=x`.
+    /// Parses `"Display" <uri>;tag=x`, `Display <uri>`, or `uri;tag=x` (RFC 3261 §20.10,
+    /// §25.1), with linear white space where the grammar allows it (RFC 4475 §3.1.1.1).
+    ///
+    /// Nil for what RFC 4475 §3.1.2 calls malformed: an unterminated quoted display name,
+    /// an unquoted display name with non-token characters (`Bell, Alexander <…>`), white
+    /// space inside `<>`, an addr-spec holding `?` or `,` (it must be in `<>`, §20), or an
+    /// empty parameter (`;;`).
     public init?(_ text: String) {
         let t = text.trimmingSIPWhitespace()
         var rest: Substring
         if let lt = NameAddress.indexOfUnquoted("<", in: t) {
             var name = t[..<lt].trimmingSIPWhitespace()
             if name.hasPrefix("\"") {
-                guard name.count >= 2, name.hasSuffix("\"") else { return nil }
+                guard NameAddress.isQuotedString(name) else { return nil }
                 name = NameAddress.unquote(name.dropFirst().dropLast())
+            } else {
+                // *(token LWS). Non-ASCII letters are let through: phones send unquoted UTF-8
+                // names, and only ASCII separators (`,` `"` `;` `:` …) make the field ambiguous.
+                guard name.allSatisfy({ SIPParser.isTokenCharacter($0) || $0 == " " || $0 == "\t" || !$0.isASCII }) else { return nil }
             }
             displayName = name.isEmpty ? nil : name
             let afterLT = t[t.index(after: lt)...]
@@ -163,20 +180,47 @@ public struct NameAddress: Equatable, Sendable {
             displayName = nil
             // addr-spec form: URI parameters cannot be told apart from header parameters (§20), so ';' ends the URI.
             if let semi = t.firstIndex(of: ";") {
-                uri = String(t[..<semi]); rest = t[semi...]
+                uri = t[..<semi].trimmingSIPWhitespace(); rest = t[semi...]
             } else {
                 uri = t; rest = ""
             }
+            guard !uri.contains(where: { $0 == "?" || $0 == "," }) else { return nil }
         }
-        guard !uri.isEmpty, uri.contains(":"), !uri.contains(where: { $0 == "\"" || $0 == "<" || $0 == ">" || $0 == " " }) else { return nil }
-        parameters = rest.split(separator: ";").compactMap { p in
+        guard !uri.isEmpty, uri.contains(":"),
+              !uri.contains(where: { $0 == "\"" || $0 == "<" || $0 == ">" || $0 == " " || $0 == "\t" }) else { return nil }
+        let trimmedRest = rest.trimmingSIPWhitespace()
+        if trimmedRest.isEmpty {
+            parameters = []
+            return
+        }
+        guard trimmedRest.hasPrefix(";") else { return nil }
+        var params: [(name: String, value: String?)] = []
+        for p in trimmedRest.dropFirst().split(separator: ";", omittingEmptySubsequences: false) {
             let s = p.trimmingSIPWhitespace()
-            if s.isEmpty { return nil }
+            let name: String, value: String?
             if let eq = s.firstIndex(of: "=") {
-                return (s[..<eq].trimmingSIPWhitespace(), s[s.index(after: eq)...].trimmingSIPWhitespace())
+                name = s[..<eq].trimmingSIPWhitespace()
+                value = s[s.index(after: eq)...].trimmingSIPWhitespace()
+            } else {
+                name = s; value = nil
             }
-            return (s, nil)
+            guard !name.isEmpty, name.allSatisfy(SIPParser.isTokenCharacter), value.map({ !$0.isEmpty }) ?? true else { return nil }
+            params.append((name, value))
         }
+        parameters = params
+    }
+
+    /// True when `s` is exactly one quoted-string: its first unescaped closing quote is its last character.
+    static func isQuotedString<S: StringProtocol>(_ s: S) -> Bool {
+        guard s.count >= 2, s.first == "\"" else { return false }
+        var escaped = false
+        var i = s.index(after: s.startIndex)
+        while i < s.endIndex {
+            let ch = s[i]
+            if escaped { escaped = false } else if ch == "\\" { escaped = true } else if ch == "\"" { return s.index(after: i) == s.endIndex }
+            i = s.index(after: i)
+        }
+        return false
     }
 
     static func indexOfUnquoted(_ c: Character, in s: String) -> String.Index? {
@@ -222,26 +266,62 @@ public struct Via: Equatable, Sendable {
         a.transport == b.transport && a.host == b.host && a.port == b.port && a.parameters.map { $0.name + "=" + ($0.value ?? "") } == b.parameters.map { $0.name + "=" + ($0.value ?? "") }
     }
 
+    /// Parses one via-parm: `SIP / 2.0 / UDP host:port ;name=value…`, allowing linear white
+    /// space around `/`, `;` and `=` (RFC 3261 §25.1, RFC 4475 §3.1.1.1). Nil for another
+    /// protocol version or an empty parameter (`;;`, RFC 4475 §3.1.2.1).
     public init?(_ text: String) {
-        let t = text.trimmingSIPWhitespace()
-        guard let space = t.firstIndex(where: { $0 == " " || $0 == "\t" }) else { return nil }
-        let proto = t[..<space].split(separator: "/").map { $0.trimmingSIPWhitespace() }
-        guard proto.count == 3, proto[0].uppercased() == "SIP", proto[1] == "2.0", !proto[2].isEmpty else { return nil }
-        transport = proto[2].uppercased()
-        var rest = t[space...].trimmingSIPWhitespace()[...]
+        var s = Substring(text.trimmingSIPWhitespace())
+        func skipSpace() { while let f = s.first, f == " " || f == "\t" { s.removeFirst() } }
+        func token() -> Substring {
+            let end = s.firstIndex { !SIPParser.isTokenCharacter($0) } ?? s.endIndex
+            defer { s = s[end...] }
+            return s[..<end]
+        }
+        let name = token(); skipSpace()
+        guard name.uppercased() == "SIP", s.first == "/" else { return nil }
+        s.removeFirst(); skipSpace()
+        let version = token(); skipSpace()
+        guard version == "2.0", s.first == "/" else { return nil }
+        s.removeFirst(); skipSpace()
+        let transport = token()
+        guard !transport.isEmpty, let f = s.first, f == " " || f == "\t" else { return nil }
+        self.transport = transport.uppercased()
+        skipSpace()
+        var sentBy = s[...]
         var params: Substring = ""
-        if let semi = rest.firstIndex(of: ";") { params = rest[rest.index(after: semi)...]; rest = rest[..<semi] }
-        guard let (h, p) = SIPURI.parseHostPort(rest.trimmingSIPWhitespace()) else { return nil }
+        if let semi = s.firstIndex(of: ";") { params = s[s.index(after: semi)...]; sentBy = s[..<semi] }
+        guard let (h, p) = SIPURI.parseHostPort(sentBy.trimmingSIPWhitespace()) else { return nil }
         host = h
         port = p
-        parameters = params.split(separator: ";").map { p in
-            let s = p.trimmingSIPWhitespace()
-            if let eq = s.firstIndex(of: "=") {
-                return (s[..<eq].trimmingSIPWhitespace(), s[s.index(after: eq)...].trimmingSIPWhitespace())
+        if s.contains(";") {
+            var list: [(name: String, value: String?)] = []
+            for p in params.split(separator: ";", omittingEmptySubsequences: false) {
+                let s = p.trimmingSIPWhitespace()
+                let name: String, value: String?
+                if let eq = s.firstIndex(of: "=") {
+                    name = s[..<eq].trimmingSIPWhitespace()
+                    value = s[s.index(after: eq)...].trimmingSIPWhitespace()
+                } else {
+                    name = s; value = nil
+                }
+                guard !name.isEmpty, name.allSatisfy(SIPParser.isTokenCharacter), value.map({ !$0.isEmpty }) ?? true else { return nil }
+                list.append((name, value))
             }
-            return (s, nil)
+            parameters = list
+        } else {
+            parameters = []
         }
     }
+
+    /// RFC 3261 §8.1.1.7: a branch starting with the magic cookie `z9hG4bK` marks a sender
+    /// that makes branches unique per transaction. The bare cookie carries no identifier
+    /// (RFC 4475 §3.2.1), so such a request is matched as an RFC 2543 one.
+    public var hasRFC3261Branch: Bool {
+        guard let branch else { return false }
+        return branch.hasPrefix(Via.magicCookie) && branch.count > Via.magicCookie.count
+    }
+
+    public static let magicCookie = "z9hG4bK"
 
     public var branch: String? { parameters.first { $0.name.lowercased() == "branch" }?.value ?? nil }
     public var hasRPort: Bool { parameters.contains { $0.name.lowercased() == "rport" } }

@@ -140,5 +140,13 @@ struct SIPURITests {
         #expect(NameAddress("\"a<b\" <sip:x@y>")?.displayName == "a<b")
         #expect(NameAddress("\"unterminated <sip:x@y>") == nil)
         #expect(NameAddress("<sip:x@y") == nil)
+        // Unquoted: tokens and spaces, and (leniently) non-ASCII letters; never ASCII separators.
+        #expect(NameAddress("Bob Smith <sip:bob@b>")?.displayName == "Bob Smith")
+        #expect(NameAddress("Jörg Müller <sip:j@b>")?.displayName == "Jörg Müller")
+        #expect(NameAddress("Smith, Bob <sip:bob@b>") == nil)
+        // Empty parameters and junk after '>' are refused.
+        #expect(NameAddress("<sip:a@b>;;tag=1") == nil)
+        #expect(NameAddress("<sip:a@b> junk") == nil)
+        #expect(NameAddress("<sip:a@b> ; tag = 1")?.tag == "1")
     }
 }
