@@ -255,20 +255,32 @@ final class CallController: @unchecked Sendable {
             r.append("Warning", "305 parley \"connection address must be an IP address\"")
             return finishRefused(call, r, log: "c= is not an IP address: \(negotiated.remoteAddress)")
         }
-        let codec: LegCodecChoice
+        let parameters: LegParameters
         do {
-            codec = try legCodec(for: negotiated)
+            parameters = try legParameters(for: negotiated, remote: remote)
         } catch {
             var r = SIPResponses.response(to: call.invite, status: 488, reason: "Not Acceptable Here", toTag: call.localTag)
             r.append("Warning", "305 parley \"\(error)\"")
             return finishRefused(call, r, log: "\(error)")
         }
-        let parameters = LegParameters(codec: codec, payloadType: negotiated.payloadType,
-                                       telephoneEventPayloadType: negotiated.telephoneEventPayloadType, remote: remote,
-                                       mediaTimeoutMilliseconds: config.rtp.mediaTimeoutMilliseconds > 0 ? config.rtp.mediaTimeoutMilliseconds : nil,
-                                       inbandDTMF: config.rtp.inbandDTMF == .always
-                                           || (config.rtp.inbandDTMF == .auto && negotiated.telephoneEventPayloadType == nil),
-                                       symmetric: config.rtp.symmetric)
+        openLeg(for: call, parameters: parameters) { leg in
+            self.sendAnswer(call, leg: leg, offer: offer, sessionID: sessionID)
+        }
+    }
+
+    /// How a leg runs what was negotiated, under this configuration.
+    private func legParameters(for negotiated: NegotiatedAudio, remote: SocketAddress) throws -> LegParameters {
+        LegParameters(codec: try legCodec(for: negotiated), payloadType: negotiated.payloadType,
+                      telephoneEventPayloadType: negotiated.telephoneEventPayloadType, remote: remote,
+                      mediaTimeoutMilliseconds: config.rtp.mediaTimeoutMilliseconds > 0 ? config.rtp.mediaTimeoutMilliseconds : nil,
+                      inbandDTMF: config.rtp.inbandDTMF == .always
+                          || (config.rtp.inbandDTMF == .auto && negotiated.telephoneEventPayloadType == nil),
+                      symmetric: config.rtp.symmetric)
+    }
+
+    /// Opens the call's media leg; on success (and if the call was not cancelled meanwhile)
+    /// continues on the SIP loop, on failure answers 503 with Retry-After.
+    private func openLeg(for call: Call, parameters: LegParameters, then continuation: @escaping (MediaLeg) -> Void) {
         let loop = self.loop
         media.openLeg(parameters: parameters, onEvent: { [weak self] event in
             loop.execute { self?.mediaEvent(event, callID: call.id) }
@@ -282,7 +294,7 @@ final class CallController: @unchecked Sendable {
                 self.finishRefused(call, r, log: "\(error)")
             case let .success(leg):
                 guard call.state == .answering else { return leg.close() }
-                self.sendAnswer(call, leg: leg, offer: offer, sessionID: sessionID)
+                continuation(leg)
             }
         }
     }
@@ -328,25 +340,12 @@ final class CallController: @unchecked Sendable {
         var parameters = LegParameters(codec: .g711(.ulaw), payloadType: 0, telephoneEventPayloadType: nil, remote: nowhere,
                                        mediaTimeoutMilliseconds: nil, inbandDTMF: false, symmetric: config.rtp.symmetric)
         parameters.active = false
-        let loop = self.loop
-        media.openLeg(parameters: parameters, onEvent: { [weak self] event in
-            loop.execute { self?.mediaEvent(event, callID: call.id) }
-        }).hop(to: loop).whenComplete { [weak self] result in
-            guard let self else { return }
-            switch result {
-            case let .failure(error):
-                var r = SIPResponses.response(to: call.invite, status: 503, reason: "Service Unavailable", toTag: call.localTag)
-                r.append("Warning", "399 parley \"\(error)\"")
-                r.append("Retry-After", "5")
-                self.finishRefused(call, r, log: "\(error)")
-            case let .success(leg):
-                guard call.state == .answering else { return leg.close() }
-                let offer = self.answerer.offer(localAddress: self.config.rtp.advertise, localPort: leg.localPort, sessionID: sessionID)
-                call.leg = leg
-                call.ourOffer = offer
-                call.answer = offer
-                self.send200(call, sdp: offer)
-            }
+        openLeg(for: call, parameters: parameters) { leg in
+            let offer = self.answerer.offer(localAddress: self.config.rtp.advertise, localPort: leg.localPort, sessionID: sessionID)
+            call.leg = leg
+            call.ourOffer = offer
+            call.answer = offer
+            self.send200(call, sdp: offer)
         }
     }
 
@@ -359,12 +358,7 @@ final class CallController: @unchecked Sendable {
             guard let remote = try? SocketAddress(ipAddress: negotiated.remoteAddress, port: negotiated.remotePort) else {
                 throw OfferAnswerError.noConnectionAddress
             }
-            let parameters = LegParameters(codec: try legCodec(for: negotiated), payloadType: negotiated.payloadType,
-                                           telephoneEventPayloadType: negotiated.telephoneEventPayloadType, remote: remote,
-                                           mediaTimeoutMilliseconds: config.rtp.mediaTimeoutMilliseconds > 0 ? config.rtp.mediaTimeoutMilliseconds : nil,
-                                           inbandDTMF: config.rtp.inbandDTMF == .always
-                                               || (config.rtp.inbandDTMF == .auto && negotiated.telephoneEventPayloadType == nil),
-                                           symmetric: config.rtp.symmetric)
+            let parameters = try legParameters(for: negotiated, remote: remote)
             guard let leg = call.leg else { return }
             call.ourOffer = nil
             call.negotiated = negotiated
