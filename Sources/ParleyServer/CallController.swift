@@ -46,6 +46,9 @@ final class CallController: @unchecked Sendable {
         var ourOffer: SessionDescription?
         var answerVersion: UInt64 = 1
         var lastReinvite: (cseq: UInt32, response: SIPMessage)?
+        /// RFC 4028 session interval in seconds (the caller refreshes), and its expiry timer.
+        var sessionExpires: Int?
+        var sessionTimer: Scheduled<Void>?
 
         init(id: String, tenant: String, number: String, invite: SIPMessage, source: SIPPeer, target: ParleyConfig.Target, logger: Logger) {
             self.id = id; self.tenant = tenant; self.number = number; self.invite = invite
@@ -101,10 +104,10 @@ final class CallController: @unchecked Sendable {
         }
         // We support no extensions that a peer may require (RFC 3261 §8.2.2.3); ACK and
         // CANCEL are exempt.
-        let required = message.values("Require")
-        if !required.isEmpty, method != "ACK", method != "CANCEL" {
+        let unsupported = message.values("Require").filter { !SIPResponses.supported.contains($0.lowercased()) }
+        if !unsupported.isEmpty, method != "ACK", method != "CANCEL" {
             var r = SIPResponses.response(to: message, status: 420, reason: "Bad Extension", toTag: SIPResponses.randomToken(10))
-            r.append("Unsupported", required.joined(separator: ", "))
+            r.append("Unsupported", unsupported.joined(separator: ", "))
             return send(r, source)
         }
         switch method {
@@ -117,9 +120,11 @@ final class CallController: @unchecked Sendable {
             r.append("Allow", SIPResponses.allow)
             r.append("Accept", "application/sdp")
             r.append("Accept-Language", "en")
+            r.append("Supported", SIPResponses.supported.sorted().joined(separator: ", "))
             send(r, source)
         case "INFO": handleInfo(message, from: source)
-        case "REGISTER", "SUBSCRIBE", "NOTIFY", "REFER", "UPDATE", "PRACK", "MESSAGE", "PUBLISH":
+        case "UPDATE": handleUpdate(message, from: source)
+        case "REGISTER", "SUBSCRIBE", "NOTIFY", "REFER", "PRACK", "MESSAGE", "PUBLISH":
             var r = SIPResponses.response(to: message, status: 405, reason: "Method Not Allowed", toTag: SIPResponses.randomToken(10))
             r.append("Allow", SIPResponses.allow)
             send(r, source)
@@ -195,6 +200,11 @@ final class CallController: @unchecked Sendable {
                 r.append("Retry-After", "30")
                 return refuse(invite, from: source, response: r, log: "tenant \(tenant.name) at its concurrent call licence (\(inUse)/\(limit))")
             }
+        }
+        if let (interval, _) = CallController.sessionExpires(invite), interval < config.sip.minSessionExpires {
+            var r = SIPResponses.response(to: invite, status: 422, reason: "Session Interval Too Small", toTag: SIPResponses.randomToken(10))
+            r.append("Min-SE", "\(config.sip.minSessionExpires)")
+            return refuse(invite, from: source, response: r, log: "Session-Expires \(interval) s below Min-SE")
         }
         if let type = invite["Content-Type"], !type.lowercased().hasPrefix("application/sdp") {
             var r = SIPResponses.response(to: invite, status: 415, reason: "Unsupported Media Type", toTag: SIPResponses.randomToken(10))
@@ -320,6 +330,8 @@ final class CallController: @unchecked Sendable {
         var r = SIPResponses.response(to: call.invite, status: 200, reason: "OK", toTag: call.localTag)
         r.append("Contact", "<sip:\(call.number)@\(hostReference(localHost)):\(localPort)>")
         r.append("Allow", SIPResponses.allow)
+        r.append("Supported", SIPResponses.supported.sorted().joined(separator: ", "))
+        addSessionTimer(to: &r, request: call.invite, call: call)
         r.append("Content-Type", "application/sdp")
         r.body = Array(sdp.serialized().utf8)
         call.lastInviteResponse = r
@@ -401,6 +413,7 @@ final class CallController: @unchecked Sendable {
         call.retransmit?.cancel()
         call.ackTimeout?.cancel()
         call.state = .confirmed
+        restartSessionTimer(call)
         if let offer = call.ourOffer { return acceptAnswer(ack, call: call, offer: offer) }
         startApp(call)
     }
@@ -479,11 +492,68 @@ final class CallController: @unchecked Sendable {
         var r = SIPResponses.response(to: invite, status: 200, reason: "OK", toTag: call.localTag)
         r.append("Contact", "<sip:\(call.number)@\(hostReference(localHost)):\(localPort)>")
         r.append("Allow", SIPResponses.allow)
+        addSessionTimer(to: &r, request: invite, call: call)
         r.append("Content-Type", "application/sdp")
         r.body = Array(answer.serialized().utf8)
         call.lastReinvite = (cseq, r)
         send(r, source)
+        restartSessionTimer(call)
         events.emit(CallEvent(ours == .sendrecv ? "call.resumed" : "call.held", callID: call.id, [("direction", .string(ours.rawValue))]))
+    }
+
+    // MARK: Session timers (RFC 4028), with the caller as refresher
+
+    /// The longest interval we grant, in seconds.
+    static let maximumSessionExpires = 7200
+
+    /// `Session-Expires: <seconds>[;refresher=uac|uas]` from a request, if present and well formed.
+    static func sessionExpires(_ request: SIPMessage) -> (Int, String?)? {
+        guard let value = request["Session-Expires"] else { return nil }
+        let parts = value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let first = parts.first, let seconds = Int(first), seconds > 0 else { return nil }
+        let refresher = parts.dropFirst().first { $0.lowercased().hasPrefix("refresher=") }.map { String($0.dropFirst(10)).lowercased() }
+        return (seconds, refresher)
+    }
+
+    /// Grants the caller's session interval when it supports timers (it refreshes, `refresher=uac`).
+    /// A caller without timer support gets none: we do not send refreshes ourselves yet.
+    private func addSessionTimer(to response: inout SIPMessage, request: SIPMessage, call: Call) {
+        let callerSupports = (request.values("Supported") + request.values("Require")).contains { $0.lowercased() == "timer" }
+        guard callerSupports, let (asked, _) = CallController.sessionExpires(request) else { return }
+        let granted = min(max(asked, config.sip.minSessionExpires), CallController.maximumSessionExpires)
+        call.sessionExpires = granted
+        response.append("Session-Expires", "\(granted);refresher=uac")
+        response.append("Require", "timer")
+    }
+
+    /// (Re)starts the expiry: with no refresh by then (RFC 4028 §10: the interval minus the
+    /// lesser of 32 s and a third of it), the session is over.
+    private func restartSessionTimer(_ call: Call) {
+        call.sessionTimer?.cancel()
+        guard let interval = call.sessionExpires else { return }
+        let deadline = Int64(interval - min(32, interval / 3)) * 1000
+        call.sessionTimer = loop.scheduleTask(in: .milliseconds(deadline)) { [weak self] in
+            guard let self, call.state == .confirmed else { return }
+            call.logger.warning("session timer expired without a refresh; ending the call")
+            self.sendBye(call)
+            self.end(call, cause: "session-expired")
+        }
+    }
+
+    /// UPDATE without SDP: a session refresh (RFC 4028) or a no-op; with SDP it is not supported yet.
+    private func handleUpdate(_ update: SIPMessage, from source: SIPPeer) {
+        guard let callID = update.callID, let call = calls[callID], call.state == .confirmed || call.state == .answered else {
+            return send(SIPResponses.response(to: update, status: 481, reason: "Call/Transaction Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
+        }
+        guard update.body.isEmpty else {
+            var r = SIPResponses.response(to: update, status: 488, reason: "Not Acceptable Here", toTag: call.localTag)
+            r.append("Warning", "399 parley \"UPDATE with SDP is not supported; use re-INVITE\"")
+            return send(r, source)
+        }
+        var r = SIPResponses.response(to: update, status: 200, reason: "OK", toTag: call.localTag)
+        addSessionTimer(to: &r, request: update, call: call)
+        send(r, source)
+        restartSessionTimer(call)
     }
 
     /// INFO with `application/dtmf-relay` (`Signal=5`) or `application/dtmf` (`5`): a third
@@ -577,6 +647,7 @@ final class CallController: @unchecked Sendable {
         call.retransmit?.cancel()
         call.answerTimer?.cancel()
         call.ackTimeout?.cancel()
+        call.sessionTimer?.cancel()
         let leg = call.leg
         call.leg = nil
         if let leg {

@@ -23,6 +23,8 @@ public struct ParleyConfig: Sendable, Equatable {
         /// Per-source request rate (token bucket); requests over it are dropped and counted.
         public var requestsPerSecond: Double = 100
         public var burst: Int = 200
+        /// Our Min-SE for session timers, in seconds (RFC 4028 §5: 90 or more on real networks).
+        public var minSessionExpires: Int = 90
     }
 
     public struct RTP: Sendable, Equatable {
@@ -94,7 +96,7 @@ extension ParleyConfig {
         var listen: [ListenAddress] = []
         var sipSettings = SIP(listen: [])
         if let sipNode = r.field(top, "sip") {
-            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit"])
+            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit", "min_session_expires"])
             if let t = r.field(sip, "trusted") {
                 let texts = try r.strings(t)
                 sipSettings.trusted = try texts.enumerated().map { i, text in
@@ -104,6 +106,7 @@ extension ParleyConfig {
                     return net
                 }
             }
+            if let v = r.field(sip, "min_session_expires") { sipSettings.minSessionExpires = Int(try r.duration(v) / 1000) }
             if let rl = r.field(sip, "rate_limit") {
                 let m = try r.mapping(rl, allowed: ["requests_per_second", "burst"])
                 if let v = r.field(m, "requests_per_second") { sipSettings.requestsPerSecond = Double(try r.int(v, in: 1...1_000_000)) }

@@ -2,7 +2,9 @@ import ParleySIP
 
 /// Builds responses and requests as a UAS (RFC 3261 §8.2.6).
 enum SIPResponses {
-    static let allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
+    static let allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"
+    /// Option tags we support (RFC 3261 §19.2): session timers (RFC 4028).
+    static let supported: Set<String> = ["timer"]
     static let server = "Parley"
 
     /// A response copying Via, From, To (adding `toTag` when To has none), Call-ID and CSeq.

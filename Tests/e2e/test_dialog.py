@@ -170,3 +170,63 @@ def test_an_ack_without_the_answer_ends_the_call(parley_server):
         assert bye is not None, "no BYE after an ACK without answer" + parley_server.describe()
     ended = parley_server.wait_event(lambda e: e.get("event") == "call.ended" and e.get("call_id") == call.call_id, 3.0)
     assert ended is not None and ended.get("cause") == "bad-answer", ended
+
+
+@pytest.fixture
+def timer_server(parley_bin, prompts_dir, tmp_path):
+    server = start_server(parley_bin, tmp_path, prompts_dir, sip_extra="  min_session_expires: 3s\n")
+    yield server
+    problem = stop_server(server)
+    if problem:
+        pytest.fail(problem + server.describe(), pytrace=False)
+
+
+def test_session_timer_short_interval_422_refresh_and_expiry(timer_server):
+    """RFC 4028 with the caller refreshing: an interval below Min-SE gets 422 with Min-SE; an
+    accepted one is granted with refresher=uac and Require: timer; an UPDATE refresh keeps
+    the call; without further refreshes the server ends the call with BYE."""
+    server = timer_server
+    with sipua.SipUA(server.sip_port) as ua, rtp.RtpListener() as listener:
+        short = sipua.Call(ua, "100")
+        ua.send_raw(ua.request("INVITE", short.uri, short.call_id, 1, short.from_tag, body=sipua.make_sdp(listener.port),
+                               branch=short.invite_branch, extra=["Supported: timer", "Session-Expires: 2"]))
+        final = ua.wait_final(short.call_id, "INVITE", 3.0)
+        assert final is not None and final.status == 422 and final.get("min-se") == "3", final
+
+        call = sipua.Call(ua, "100")
+        ua.send_raw(ua.request("INVITE", call.uri, call.call_id, 1, call.from_tag, body=sipua.make_sdp(listener.port),
+                               branch=call.invite_branch, extra=["Supported: timer", "Session-Expires: 3;refresher=uac"]))
+        call.final = ua.wait_final(call.call_id, "INVITE", 3.0)
+        assert call.final is not None and call.final.status == 200, call.final
+        call.to_tag = sipua.tag_of(call.final.get("to"))
+        assert call.final.get("session-expires") == "3;refresher=uac", call.final
+        assert "timer" in (call.final.get("require") or ""), call.final
+        call.ack()
+        t0 = time.monotonic()
+        # Keep media flowing so only the session timer can end the call.
+        silence = rtp.ulaw_encode(np.zeros(160, dtype=np.int32))
+        target = (call.answer_sdp["c"], call.answer_sdp["audio_port"])
+        seq = 0
+
+        def send_media(seconds):
+            nonlocal seq
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                listener.sendto(rtp.build_rtp(0, seq, seq * 160, 0x51, silence, marker=seq == 0), target)
+                seq += 1
+                time.sleep(0.02)
+
+        send_media(1.5)
+        call.cseq += 1
+        ua.send_raw(ua.request("UPDATE", call.remote_target(), call.call_id, call.cseq, call.from_tag,
+                               to_tag=call.to_tag, to_uri=call.uri, extra=["Supported: timer", "Session-Expires: 3;refresher=uac"]))
+        upd = ua.wait_final(call.call_id, "UPDATE", 2.0)
+        assert upd is not None and upd.status == 200 and upd.get("session-expires") == "3;refresher=uac", upd
+        send_media(1.5)
+        assert not events_for(server, call.call_id, "call.ended"), "the refresh did not keep the call"
+        send_media(1.5)
+        bye = ua.wait_request("BYE", call.call_id, 2.0)
+        assert bye is not None, "no BYE after the session expired" + server.describe()
+        assert time.monotonic() - t0 >= 3.0
+    ended = server.wait_event(lambda e: e.get("event") == "call.ended" and e.get("call_id") == call.call_id, 2.0)
+    assert ended is not None and ended.get("cause") == "session-expired", ended
