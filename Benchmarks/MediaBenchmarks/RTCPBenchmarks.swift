@@ -63,7 +63,9 @@ func registerRTCPBenchmarks() {
         }
     }
     Benchmark("RTCP SR+SDES serialize", configuration: perPacket) { benchmark in
+        // The output buffer is allocated before measuring: one sample runs this closure once.
         var out = [UInt8](repeating: 0, count: RTCPCompound.encodedSize(packets))
+        benchmark.startMeasurement()
         out.withUnsafeMutableBytes { buf in
             for _ in benchmark.scaledIterations { blackHole(RTCPCompound.write(packets, to: buf)) }
         }

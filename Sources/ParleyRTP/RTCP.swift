@@ -512,7 +512,7 @@ public enum RTCPPacket: Equatable, Sendable {
                     let n = min(255, item.value.count)
                     buffer[at] = item.type
                     buffer[at + 1] = UInt8(n)
-                    for (k, v) in item.value.prefix(n).enumerated() { buffer[at + 2 + k] = v }
+                    item.value.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[(at + 2)..<(at + 2 + n)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                     at += 2 + n
                 }
                 at = chunkStart + c.encodedSize   // null item and padding are the zeros written above
@@ -529,7 +529,7 @@ public enum RTCPPacket: Equatable, Sendable {
         case let .other(packetType, c, bytes):
             type = packetType
             count = Int(c & RTCPLayout.countMask)
-            for (k, v) in bytes.enumerated() { buffer[at + k] = v }
+            bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[at..<(at + $0.count)]).copyMemory(from: $0) }
         }
         buffer[0] = RTPHeader.version << RTCPLayout.versionShift | UInt8(count)
         buffer[1] = type
