@@ -86,3 +86,14 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]),
     ])
 }
+
+// Fuzzing (libFuzzer) is opt-in: scripts/fuzz sets PARLEY_FUZZ=1 and builds with
+// -sanitize=fuzzer,address in its own scratch folder. SwiftPM renames an executable's main,
+// so a small C driver starts libFuzzer (LLVMFuzzerRunDriver) from the Swift main.
+if ProcessInfo.processInfo.environment["PARLEY_FUZZ"] == "1" {
+    package.targets.append(contentsOf: [
+        .target(name: "CParleyFuzzDriver", path: "Fuzz/CParleyFuzzDriver"),
+        .executableTarget(name: "ParleyFuzz", dependencies: ["ParleyRTP", "CParleyFuzzDriver"], path: "Fuzz/ParleyFuzz",
+                          swiftSettings: strictSwift6),
+    ])
+}
