@@ -62,7 +62,9 @@ let package = Package(
 
         .testTarget(name: "ParleyDSPTests", dependencies: ["ParleyDSP", "CSpanDSP"]),
         .testTarget(name: "ParleyRTPTests", dependencies: ["ParleyRTP"]),
-        .testTarget(name: "ParleySIPTests", dependencies: ["ParleySIP"]),
+        // The checks the SIP fuzz target runs, shared with the corpus replay test.
+        .target(name: "ParleyFuzzChecks", dependencies: ["ParleySIP"], path: "Fuzz/ParleyFuzzChecks", swiftSettings: strictSwift6),
+        .testTarget(name: "ParleySIPTests", dependencies: ["ParleySIP", "ParleyFuzzChecks"]),
         .testTarget(name: "ParleyMediaTests", dependencies: ["ParleyMedia", "ParleyDSP"], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyServerTests", dependencies: ["ParleyServer"], swiftSettings: nioSwift5),
     ]
@@ -93,7 +95,7 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
 if ProcessInfo.processInfo.environment["PARLEY_FUZZ"] == "1" {
     package.targets.append(contentsOf: [
         .target(name: "CParleyFuzzDriver", path: "Fuzz/CParleyFuzzDriver"),
-        .executableTarget(name: "ParleyFuzz", dependencies: ["ParleyRTP", "CParleyFuzzDriver"], path: "Fuzz/ParleyFuzz",
+        .executableTarget(name: "ParleyFuzz", dependencies: ["ParleyRTP", "ParleyFuzzChecks", "CParleyFuzzDriver"], path: "Fuzz/ParleyFuzz",
                           swiftSettings: strictSwift6),
     ])
 }
