@@ -1,0 +1,129 @@
+/// Estimates the play-out delay a stream needs from the distribution of its packets'
+/// arrival delays over a sliding window.
+///
+/// Each packet's transit is `arrival - timestamp` (both in RTP timestamp units; the
+/// sender's clock offset cancels out of differences). The relative delay of a packet is
+/// its transit minus the smallest transit in the window — how much later than the
+/// fastest recent packet it came. A packet is late exactly when its relative delay
+/// exceeds the buffer's delay over that same minimum, so the target is a high quantile
+/// (95 % by default) of the relative delay in the window, plus a headroom.
+///
+/// The target follows increases at once (fast attack: a jitter burst raises it within
+/// the few packets it takes to move the quantile) and decays towards lower estimates
+/// exponentially (slow release), so a burst that ends does not leave the stream exposed
+/// to the next one. Taking the minimum over a sliding window tracks sender clock drift.
+///
+/// Storage is allocated in `init`; `update` allocates nothing.
+public struct JitterDelayEstimator: Sendable {
+    public struct Configuration: Sendable, Equatable {
+        /// RTP clock rate in Hz.
+        public var clockRate: Int
+        /// Window length in packets (100 × 20 ms = 2 s).
+        public var windowPackets: Int
+        /// The quantile of relative delay to cover, 0.5 ... 1.
+        public var quantile: Double
+        /// Added to the quantile, in ms.
+        public var headroomMs: Double
+        /// Time constant of the release, in packets (250 × 20 ms = 5 s).
+        public var releasePackets: Double
+        /// The target before the first packets have been seen, in ms: a stream starts
+        /// with this much delay and releases towards what it measures.
+        public var initialDelayMs: Double
+        /// Bounds of the target, in ms.
+        public var minimumDelayMs: Double
+        public var maximumDelayMs: Double
+
+        public init(clockRate: Int = 8000, windowPackets: Int = 100, quantile: Double = 0.96,
+                    headroomMs: Double = 0, releasePackets: Double = 250,
+                    initialDelayMs: Double = 40, minimumDelayMs: Double = 0, maximumDelayMs: Double = 1000) {
+            self.initialDelayMs = initialDelayMs
+            self.clockRate = clockRate
+            self.windowPackets = windowPackets
+            self.quantile = quantile
+            self.headroomMs = headroomMs
+            self.releasePackets = releasePackets
+            self.minimumDelayMs = minimumDelayMs
+            self.maximumDelayMs = maximumDelayMs
+        }
+    }
+
+    public let configuration: Configuration
+    /// RTP timestamp units per millisecond.
+    let unitsPerMs: Double
+    private var transits: [Int64]
+    private var histogram: [Int32]
+    private var count = 0
+    private var next = 0
+    /// Smallest transit in the window (timestamp units); meaningful once `count > 0`.
+    public private(set) var minimumTransit: Int64 = 0
+    /// The window's quantile of relative delay, before attack/release (timestamp units).
+    public private(set) var rawEstimate: Double = 0
+    private var target: Double
+
+    public init(_ configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+        unitsPerMs = Double(configuration.clockRate) / 1000
+        transits = [Int64](repeating: 0, count: max(1, configuration.windowPackets))
+        histogram = [Int32](repeating: 0, count: Int(configuration.maximumDelayMs) + 2)
+        target = configuration.initialDelayMs * unitsPerMs
+    }
+
+    /// Packets in the window.
+    public var sampleCount: Int { count }
+
+    /// The target delay over the window's minimum transit, in timestamp units.
+    public var targetDelay: Int64 { Int64(target.rounded(.up)) }
+    /// The target delay in ms.
+    public var targetDelayMs: Double { target / unitsPerMs }
+
+    /// Records one packet's transit (`arrival - timestamp`, timestamp units).
+    public mutating func update(transit: Int64) {
+        let window = transits.count
+        transits[next] = transit
+        next = next + 1 == window ? 0 : next + 1
+        count = min(count + 1, window)
+
+        var lowest = Int64.max
+        for i in 0..<count where transits[i] < lowest { lowest = transits[i] }
+        minimumTransit = lowest
+
+        // Quantile through a 1 ms histogram of relative delay; only the used bins are cleared.
+        let bins = histogram.count
+        var highestBin = 0
+        histogram.withUnsafeMutableBufferPointer { h in
+            for i in 0..<count {
+                let bin = min(bins - 1, Int(Double(transits[i] - lowest) / unitsPerMs))
+                h[bin] += 1
+                if bin > highestBin { highestBin = bin }
+            }
+            let needed = Int32((configuration.quantile * Double(count)).rounded(.up))
+            var seen: Int32 = 0
+            var quantileBin = highestBin
+            for b in 0...highestBin {
+                seen += h[b]
+                if seen >= needed { quantileBin = b; break }
+            }
+            for b in 0...highestBin { h[b] = 0 }
+            // The bin's upper edge: a packet in it is covered.
+            rawEstimate = Double(quantileBin + 1) * unitsPerMs
+        }
+
+        let wanted = min(configuration.maximumDelayMs * unitsPerMs,
+                         max(configuration.minimumDelayMs * unitsPerMs,
+                             rawEstimate + configuration.headroomMs * unitsPerMs))
+        if wanted >= target {
+            target = wanted
+        } else {
+            target += (wanted - target) / max(1, configuration.releasePackets)
+        }
+    }
+
+    /// Forgets the window (a resync to a new stream); the target restarts from the initial delay.
+    public mutating func reset() {
+        count = 0
+        next = 0
+        minimumTransit = 0
+        rawEstimate = 0
+        target = configuration.initialDelayMs * unitsPerMs
+    }
+}
