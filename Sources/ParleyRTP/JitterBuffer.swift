@@ -270,12 +270,16 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
         return storage.payload(next)
     }
 
+    /// The RTP sequence number of the frame last returned as `.normal`.
+    public private(set) var lastPlayedSequenceNumber: UInt16?
+
     /// Packets waiting to be played.
     public var bufferedPackets: Int { storage.storedCount }
 
     private func play(_ slot: JitterBufferStorage.Slot) -> Frame {
         let payload = storage.payload(slot.sequence) ?? UnsafeRawBufferPointer(start: nil, count: 0)
         storage.markPlayed(slot.sequence)
+        lastPlayedSequenceNumber = UInt16(truncatingIfNeeded: slot.sequence)
         nextSequence = slot.sequence
         nextTimestamp = slot.timestamp
         advance()
