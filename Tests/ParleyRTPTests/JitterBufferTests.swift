@@ -267,3 +267,45 @@ struct JitterBufferTests {
         #expect(out.played == Array(0..<49) + Array(51..<100))
     }
 }
+
+@Suite("Play-out policy")
+struct PlayoutPolicyTests {
+    @Test("the adaptive policy never changes the delay mid-speech within its excess limit, and acts at talkspurt starts and in silence")
+    func adaptive() {
+        var policy = AdaptivePlayoutPolicy(hysteresis: 80, speechExcessLimit: 1600, underrunAllowance: 480)
+        // Below target: grow where allowed, never mid-speech.
+        #expect(policy.adjustment(currentDelay: 100, targetDelay: 400, frameDuration: 160, at: .speech) == .none)
+        #expect(policy.adjustment(currentDelay: 100, targetDelay: 400, frameDuration: 160, at: .talkspurtStart) == .insertFrame)
+        #expect(policy.adjustment(currentDelay: 100, targetDelay: 400, frameDuration: 160, at: .silence) == .insertFrame)
+        // Well above target: shrink where allowed.
+        #expect(policy.adjustment(currentDelay: 700, targetDelay: 400, frameDuration: 160, at: .speech) == .none)
+        #expect(policy.adjustment(currentDelay: 700, targetDelay: 400, frameDuration: 160, at: .silence) == .dropFrame)
+        // Within one frame plus hysteresis: leave it.
+        #expect(policy.adjustment(currentDelay: 600, targetDelay: 400, frameDuration: 160, at: .silence) == .none)
+        // An underrun holds play-out up to the allowance over the target.
+        #expect(policy.adjustment(currentDelay: 800, targetDelay: 400, frameDuration: 160, at: .underrun) == .insertFrame)
+        #expect(policy.adjustment(currentDelay: 900, targetDelay: 400, frameDuration: 160, at: .underrun) == .none)
+        // The bound for senders that never pause.
+        #expect(policy.adjustment(currentDelay: 2100, targetDelay: 400, frameDuration: 160, at: .speech) == .dropFrame)
+    }
+
+    @Test("given the fixed policy, a drifting-slow sender underruns instead of inserting frames")
+    func fixed() {
+        let buffer = JitterBuffer(policy: FixedPlayoutPolicy())
+        var payload = [UInt8](repeating: 0, count: 160)
+        var p = 0
+        for t in stride(from: Int64(0), through: 20_000, by: 20) {
+            while p < 1000, Int64(Double(p) * 20.1 + 30) <= t {  // 0.5 % slow
+                payload[0] = UInt8(truncatingIfNeeded: p)
+                payload.withUnsafeBytes {
+                    _ = buffer.put($0, sequenceNumber: UInt16(p), timestamp: UInt32(p * 160), marker: p % 50 == 0,
+                                   arrivalMs: Int64(Double(p) * 20.1 + 30))
+                }
+                p += 1
+            }
+            _ = buffer.get(nowMs: t)
+        }
+        #expect(buffer.statistics.inserted == 0 && buffer.statistics.dropped == 0)
+        #expect(buffer.statistics.late > 0)
+    }
+}
