@@ -152,4 +152,5 @@ let benchmarks: @Sendable () -> Void = {
     registerDSPBenchmarks()
     registerDTMFBenchmarks()
     registerResamplerBenchmarks()
+    registerJitterBufferBenchmarks()
 }
