@@ -122,6 +122,8 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
     private var nextTimestamp: Int64 = 0
     private var playing = false
     private var underruns = 0
+    /// Frames concealed (and skipped) in the current underrun.
+    private var underrunAdvances = 0
 
     public init(configuration: Configuration = Configuration(), policy: Policy) {
         self.configuration = configuration
@@ -216,6 +218,7 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
             guard now >= due else { return .prefetching }
             playing = true
             underruns = 0
+            underrunAdvances = 0
             nextSequence = head.sequence
             nextTimestamp = head.timestamp
             updateDelay(now: now)
@@ -251,6 +254,12 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
         if storage.storedCount == 0 {
             underruns += 1
             if underruns > configuration.maximumUnderrunFrames {
+                // The stream paused (suppressed silence, or it ended). The frames concealed
+                // in this underrun were never shown lost: give their sequence numbers back,
+                // so a talkspurt resuming there is played, not counted late.
+                nextSequence = next - Int64(underrunAdvances)
+                nextTimestamp -= Int64(underrunAdvances) * frame
+                underrunAdvances = 0
                 playing = false
                 return .empty
             }
@@ -259,6 +268,7 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
                 statistics.inserted += 1
                 return .missing
             }
+            underrunAdvances += 1
         }
         return conceal()
     }
@@ -284,6 +294,7 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
         nextTimestamp = slot.timestamp
         advance()
         underruns = 0
+        underrunAdvances = 0
         statistics.played += 1
         return .normal(payload)
     }
@@ -315,6 +326,7 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
         nextSequence = nil
         playing = false
         underruns = 0
+        underrunAdvances = 0
     }
 }
 

@@ -239,6 +239,47 @@ struct JitterBufferTests {
         if ppm > 0 { #expect(s.dropped >= 5) } else { #expect(s.inserted >= 5) }
     }
 
+    @Test("given suppressed silence (a timestamp gap, then a marker), then the next talkspurt is rescheduled at the target delay and plays whole")
+    func talkspurtResync() {
+        // Talkspurt 1: packets 0..<50 with 30 ms transit. 2 s of suppressed silence. Talkspurt 2:
+        // packets 50..<100, sequence numbers continuing, timestamps 2 s further, 90 ms transit.
+        var packets = JitterHarness.stream(count: 100)
+        for i in 50..<100 {
+            packets[i].timestamp &+= 16_000
+            packets[i].arrivalMs += 2_000 + 60
+            packets[i].marker = i == 50
+        }
+        let h = JitterHarness()
+        let out = h.run(packets, untilMs: 5_000)
+        #expect(out.played == Array(0..<100))
+        #expect(h.buffer.statistics.late == 0)
+        // Between the spurts the buffer conceals briefly, then reports nothing to play.
+        let first = out.lastIndex(of: .normal(49)) ?? 0, second = out.firstIndex(of: .normal(50)) ?? 0
+        let gap = out[(first + 1)..<second]
+        #expect(gap.filter { $0 == .missing }.count <= h.buffer.configuration.maximumUnderrunFrames)
+        #expect(gap.contains(.empty))
+        // The second spurt starts once its first packet has waited the target delay.
+        let startMs = Int64(second) * 20
+        #expect(startMs >= packets[50].arrivalMs)
+        #expect(startMs < packets[50].arrivalMs + 20 + Int64(h.buffer.estimator.targetDelayMs.rounded(.up)))
+    }
+
+    @Test("given frames marked as silence and a delay above the target, then only silence frames are dropped")
+    func dropsOnlySilence() {
+        // No jitter: the 40 ms initial target releases towards 1 ms, so the buffer has a frame
+        // or more to shed. Every 10th to 14th frame of each 25 is silence.
+        var packets = JitterHarness.stream(count: 1500) { _ in 30 }
+        for i in packets.indices { packets[i].silence = (i % 25) >= 10 && (i % 25) < 15 }
+        let h = JitterHarness()
+        let out = h.run(packets, untilMs: 31_000)
+        let played = Set(out.played)
+        let notPlayed = (0..<1500).filter { !played.contains($0) }
+        #expect(h.buffer.statistics.dropped >= 1)
+        #expect(notPlayed.count == h.buffer.statistics.dropped)
+        #expect(notPlayed.allSatisfy { packets[$0].silence })
+        #expect(h.buffer.statistics.late == 0)
+    }
+
     @Test("given sequence numbers that wrap at 65535, then play-out continues across the wrap")
     func wrap() {
         let h = JitterHarness()
