@@ -164,15 +164,13 @@ struct Result {
 
 let sequenceBase: UInt16 = 51_000  // wraps at 65535 within the run
 
-/// The buffer's configuration for these networks: a longer window (10 s) and a higher
-/// quantile than the library's defaults, 30 ms headroom, a 30 s release, the target
-/// capped at 200 ms over the fastest packet, and underruns allowed to hold play-out up to
-/// 300 ms over the target. `JB_Q`, `JB_WIN`, `JB_HEAD`, `JB_REL`, `JB_MAX` (estimator) and
-/// `JB_UNDER` (policy, timestamp units) override it for tuning.
+/// The library's defaults (10 s window, 99.5 % quantile, 30 ms headroom, 30 s release,
+/// target at most 200 ms over the fastest packet, underruns may hold play-out up to 300 ms
+/// over the target). `JB_Q`, `JB_WIN`, `JB_HEAD`, `JB_REL`, `JB_MAX` (estimator) and
+/// `JB_UNDER` (policy, timestamp units) override them for tuning.
 @MainActor func tunedBuffer() -> JitterBuffer<AdaptivePlayoutPolicy> {
     let env = ProcessInfo.processInfo.environment
-    var estimator = JitterDelayEstimator.Configuration(clockRate: 8000, windowPackets: 500, quantile: 0.995,
-                                                       headroomMs: 30, releasePackets: 1500, maximumDelayMs: 200)
+    var estimator = JitterDelayEstimator.Configuration(clockRate: 8000)
     if let v = env["JB_Q"].flatMap(Double.init) { estimator.quantile = v }
     if let v = env["JB_WIN"].flatMap(Int.init) { estimator.windowPackets = v }
     if let v = env["JB_HEAD"].flatMap(Double.init) { estimator.headroomMs = v }
@@ -181,6 +179,15 @@ let sequenceBase: UInt16 = 51_000  // wraps at 65535 within the run
     let allowance = env["JB_UNDER"].flatMap(Int64.init) ?? 2400
     return JitterBuffer(configuration: .init(estimator: estimator),
                         policy: AdaptivePlayoutPolicy(hysteresis: 80, speechExcessLimit: 1600, underrunAllowance: allowance))
+}
+
+/// A low-delay configuration: 2 s window, 96 % quantile, no headroom, 5 s release, no
+/// underrun holding.
+@MainActor func fastBuffer() -> JitterBuffer<AdaptivePlayoutPolicy> {
+    let estimator = JitterDelayEstimator.Configuration(clockRate: 8000, windowPackets: 100, quantile: 0.96, headroomMs: 0,
+                                                       releasePackets: 250, maximumDelayMs: 1000)
+    return JitterBuffer(configuration: .init(estimator: estimator),
+                        policy: AdaptivePlayoutPolicy(hysteresis: 80, speechExcessLimit: 1600, underrunAllowance: 0))
 }
 
 @MainActor func runParley(_ packets: [SimulatedPacket], buffer: JitterBuffer<AdaptivePlayoutPolicy>) -> Result {
@@ -241,7 +248,7 @@ let sequenceBase: UInt16 = 51_000  // wraps at 65535 within the run
 print("jitter-eval: \(seconds) s per profile, 20 ms G.711 µ-law frames from prompts/*.wav (looped)")
 print("delay = play-out time − send time (end-to-end, ms); late % of arrived packets; concealed % of frames after the first play;")
 print("segSNR = frame-aligned segmental SNR of the decoded output (G.711 + spandsp PLC) against the clean frames, speech frames only")
-print("Parley = the configuration in tunedBuffer(); Parley0 = JitterBuffer() with the library defaults;")
+print("Parley = JitterBuffer() with the library defaults (tunedBuffer()); Parley0 = the low-delay fastBuffer();")
 print("spandsp = playout_init(2 × 160, 15 × 160) as in spandsp's own test, every frame typed PLAYOUT_TYPE_SPEECH")
 print("(SPANDSP_SILENCE=1 types silent frames PLAYOUT_TYPE_SILENCE, as Parley's silence hint; spandsp then plays seconds late)")
 print("")
@@ -251,7 +258,7 @@ for (n, profile) in NetworkProfile.all.enumerated() {
     let packets = simulate(profile, count: frameCount, frameMs: frameMs, seed: 0x5EED_0000 + UInt64(n))
     let lost = packets.filter { $0.arrivalMs == nil }.count
     for (label, r) in [("Parley", runParley(packets, buffer: tunedBuffer())),
-                       ("Parley0", runParley(packets, buffer: JitterBuffer())),
+                       ("Parley0", runParley(packets, buffer: fastBuffer())),
                        ("spandsp", runSpanDSP(packets))] {
         let frames = Double(r.played + r.concealed)
         print("| \(pad(profile.name, 10)) | \(pad(f(100 * Double(lost) / Double(frameCount), 2), 14)) | \(pad(label, 7)) | "

@@ -332,8 +332,11 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
 
 extension JitterBuffer where Policy == AdaptivePlayoutPolicy {
     public convenience init(configuration: Configuration = Configuration()) {
+        // Half a frame of hysteresis; speech frames dropped only 10 frames over the target;
+        // an underrun may hold play-out up to 15 frames (300 ms at 20 ms) over the target.
         self.init(configuration: configuration, policy: AdaptivePlayoutPolicy(
             hysteresis: configuration.frameDuration / 2,
-            speechExcessLimit: configuration.frameDuration * 10))
+            speechExcessLimit: configuration.frameDuration * 10,
+            underrunAllowance: configuration.frameDuration * 15))
     }
 }
