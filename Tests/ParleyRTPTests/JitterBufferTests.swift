@@ -356,3 +356,41 @@ struct PlayoutPolicyTests {
         #expect(buffer.statistics.late > 0)
     }
 }
+
+@Suite("Jitter delay estimator")
+struct JitterDelayEstimatorTests {
+    @Test("given random transits with drift and jumps, the incremental histogram gives the same minimum and quantile as sorting the window (up to the maximum delay)")
+    func matchesBruteForce() {
+        let window = 50, quantile = 0.95
+        var estimator = JitterDelayEstimator(.init(clockRate: 8000, windowPackets: window, quantile: quantile,
+                                                   headroomMs: 0, maximumDelayMs: 300))
+        var seed: UInt64 = 12345
+        func random(_ n: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        var history: [Int64] = []
+        var drift = 0
+        for step in 0..<20_000 {
+            // Whole milliseconds (8 units) plus a constant, a slow drift both ways, and
+            // occasional jumps far outside the histogram (route changes).
+            if step % 50 == 0 { drift += step < 10_000 ? -1 : 1 }
+            if step % 3_000 == 1_500 { drift += random(2) == 0 ? 700 : -700 }
+            let ms = 100 + drift + random(40) + (random(100) == 0 ? 250 : 0)
+            let transit = Int64(ms) * 8 + 3
+            estimator.update(transit: transit)
+            history.append(transit)
+            let w = history.suffix(window)
+            let lowest = w.min() ?? 0
+            #expect(estimator.minimumTransit == lowest, "step \(step)")
+            let relative = w.map { Int(($0 - lowest) / 8) }.sorted()
+            let needed = Int((quantile * Double(w.count)).rounded(.up))
+            // Exact up to the maximum delay; beyond it (the target is capped there) the
+            // histogram may saturate.
+            let cap = Double(300 + 1) * 8
+            let expected = min(cap, Double(relative[needed - 1] + 1) * 8)
+            #expect(min(cap, estimator.rawEstimate) == expected, "step \(step)")
+            if estimator.minimumTransit != lowest || min(cap, estimator.rawEstimate) != expected { break }
+        }
+    }
+}
