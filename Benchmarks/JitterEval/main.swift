@@ -61,6 +61,7 @@ struct Result {
     var inserted = 0
     var dropped = 0
     var spandspDrops = 0
+    var audio: [Int16] = []
 }
 
 @MainActor func percentile(_ v: [Double], _ q: Double) -> Double {
@@ -156,7 +157,9 @@ struct Result {
         case .silence: break
         }
     }
-    r.segSNR = segmentalSNR(outcomes, decodeOutputs(outcomes))
+    let outputs = decodeOutputs(outcomes)
+    r.segSNR = segmentalSNR(outcomes, outputs)
+    r.audio = outputs.flatMap { $0 }
     return r
 }
 
@@ -177,8 +180,9 @@ let sequenceBase: UInt16 = 51_000  // wraps at 65535 within the run
     if let v = env["JB_REL"].flatMap(Double.init) { estimator.releasePackets = v }
     if let v = env["JB_MAX"].flatMap(Double.init) { estimator.maximumDelayMs = v }
     let allowance = env["JB_UNDER"].flatMap(Int64.init) ?? 2400
+    let speechLimit = env["JB_SPEECH"].flatMap(Int64.init) ?? 1600
     return JitterBuffer(configuration: .init(estimator: estimator),
-                        policy: AdaptivePlayoutPolicy(hysteresis: 80, speechExcessLimit: 1600, underrunAllowance: allowance))
+                        policy: AdaptivePlayoutPolicy(hysteresis: 80, speechExcessLimit: speechLimit, underrunAllowance: allowance))
 }
 
 /// A low-delay configuration: 2 s window, 96 % quantile, no headroom, 5 s release, no
@@ -254,12 +258,28 @@ print("(SPANDSP_SILENCE=1 types silent frames PLAYOUT_TYPE_SILENCE, as Parley's 
 print("")
 print("| profile    | network loss % | buffer  | mean delay | p95 delay | late %  | concealed % | segSNR dB | ins/drop |")
 print("|------------|----------------|---------|------------|-----------|---------|-------------|-----------|----------|")
+// JITTER_EVAL_WAV=dir writes the clean reference and every output as 8 kHz WAV files, for
+// Benchmarks/JitterEval/pesq_eval.py (ITU-T P.862 narrowband through PyPI's `pesq`).
+let wavDirectory = ProcessInfo.processInfo.environment["JITTER_EVAL_WAV"]
+@MainActor func writeWAV(_ name: String, _ samples: [Int16]) {
+    guard let dir = wavDirectory else { return }
+    do {
+        let writer = try AudioFileWriter(path: "\(dir)/\(name).wav", sampleRate: 8000)
+        try samples.withUnsafeBufferPointer { try writer.write($0) }
+        writer.finish()
+    } catch {
+        print("could not write \(dir)/\(name).wav: \(error)")
+    }
+}
+writeWAV("reference", reference.flatMap { $0 })
+
 for (n, profile) in NetworkProfile.all.enumerated() {
     let packets = simulate(profile, count: frameCount, frameMs: frameMs, seed: 0x5EED_0000 + UInt64(n))
     let lost = packets.filter { $0.arrivalMs == nil }.count
     for (label, r) in [("Parley", runParley(packets, buffer: tunedBuffer())),
                        ("Parley0", runParley(packets, buffer: fastBuffer())),
                        ("spandsp", runSpanDSP(packets))] {
+        writeWAV("\(profile.name.prefix(1))-\(label)", r.audio)
         let frames = Double(r.played + r.concealed)
         print("| \(pad(profile.name, 10)) | \(pad(f(100 * Double(lost) / Double(frameCount), 2), 14)) | \(pad(label, 7)) | "
               + "\(pad(f(r.delays.reduce(0, +) / Double(max(1, r.delays.count))), 10)) | \(pad(f(percentile(r.delays, 0.95)), 9)) | "
