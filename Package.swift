@@ -86,6 +86,12 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
             ],
             path: "Benchmarks/MediaBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]),
+        // Jitter-buffer evaluation: a G.1050-style network model replayed through Parley's
+        // buffer and spandsp's play-out buffer side by side (`swift run -c release JitterEval`).
+        .executableTarget(
+            name: "JitterEval",
+            dependencies: ["ParleyDSP", "ParleyRTP", "CSpanDSP"],
+            path: "Benchmarks/JitterEval"),
     ])
 }
 

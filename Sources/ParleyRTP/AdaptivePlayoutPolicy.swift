@@ -1,0 +1,42 @@
+/// The default play-out decision: keep the delay within one frame above the target,
+/// changing it only where no speech is cut.
+///
+/// - Grows (inserts a frame) when the delay is below the target, at a talkspurt start or
+///   in silence; during an underrun (already concealing) it holds play-out back while the
+///   delay is below the target plus `underrunAllowance`: when nothing at all has arrived,
+///   the packet is more likely delayed (a delay spike) than lost, and holding turns what
+///   would be a late loss into a stretch.
+/// - Shrinks (drops a frame) when the delay is at least one frame plus `hysteresis`
+///   above the target, at a talkspurt start or in silence.
+/// - Mid-speech it never acts — except, as a bound for senders that never pause while
+///   their clock runs fast, when the delay exceeds the target by `speechExcessLimit`.
+public struct AdaptivePlayoutPolicy: PlayoutPolicy, Sendable {
+    /// Extra margin before shrinking, in timestamp units.
+    public var hysteresis: Int64
+    /// Excess delay over the target at which a speech frame is dropped after all
+    /// (timestamp units); `Int64.max` disables it.
+    public var speechExcessLimit: Int64
+
+    /// How far above the target an underrun may hold play-out back (timestamp units).
+    public var underrunAllowance: Int64
+
+    public init(hysteresis: Int64 = 80, speechExcessLimit: Int64 = 1600, underrunAllowance: Int64 = 0) {
+        self.hysteresis = hysteresis
+        self.speechExcessLimit = speechExcessLimit
+        self.underrunAllowance = underrunAllowance
+    }
+
+    public mutating func adjustment(currentDelay: Int64, targetDelay: Int64, frameDuration: Int64,
+                                    at opportunity: PlayoutOpportunity) -> PlayoutAdjustment {
+        switch opportunity {
+        case .speech:
+            return currentDelay - targetDelay > speechExcessLimit ? .dropFrame : .none
+        case .underrun:
+            return currentDelay < targetDelay + underrunAllowance ? .insertFrame : .none
+        case .talkspurtStart, .silence:
+            if currentDelay < targetDelay { return .insertFrame }
+            if currentDelay >= targetDelay + frameDuration + hysteresis { return .dropFrame }
+            return .none
+        }
+    }
+}

@@ -1,0 +1,342 @@
+/// An adaptive jitter buffer for one received RTP stream of fixed-duration frames.
+///
+/// Three parts, each replaceable (NetEq's split): `JitterBufferStorage` holds the packets
+/// (a preallocated ring; no allocation per packet), `JitterDelayEstimator` turns arrival
+/// times into a target delay, and a `PlayoutPolicy` decides, frame by frame, whether to
+/// grow or shrink the delay.
+///
+/// The media tick calls `get(nowMs:)` once per frame and the socket side calls `put` for
+/// each packet; both take the time as a parameter (ms on the local clock), so tests and
+/// simulations drive the buffer with any clock. `get` never blocks: it answers
+/// `.normal` (a payload to decode), `.missing` (conceal one frame, with `peekNext()` as
+/// the codec's look-ahead), `.prefetching` (packets are waiting for their play-out time)
+/// or `.empty` (nothing to play).
+///
+/// Time model: a frame with extended timestamp `ts` is played at local time
+/// `ts + offset`; the buffer's delay is that offset minus the smallest transit
+/// (`arrival - timestamp`) seen in the estimator's window. Delay changes happen only at
+/// talkspurt starts (marker bit, or a timestamp gap after suppressed silence), on frames
+/// marked as silence, or while concealing an underrun — by inserting or dropping whole
+/// frames, counted in `Statistics.inserted` and `.dropped`.
+///
+/// Confined to one stream on one event loop; not thread-safe.
+public final class JitterBuffer<Policy: PlayoutPolicy> {
+    public struct Configuration: Sendable, Equatable {
+        /// RTP clock rate in Hz.
+        public var clockRate: Int
+        /// Duration of one frame in timestamp units (160 = 20 ms at 8 kHz).
+        public var frameDuration: Int64
+        /// Ring slots (packets) and the largest payload accepted (bytes).
+        public var capacity: Int
+        public var slotSize: Int
+        public var estimator: JitterDelayEstimator.Configuration
+        /// Consecutive underrun frames concealed before the buffer reports `.empty` and
+        /// waits for the next talkspurt.
+        public var maximumUnderrunFrames: Int
+        /// A sequence number this far ahead of the highest seen (or `maximumMisorder`
+        /// behind it) is a restart of the stream once the next packet confirms it
+        /// (RFC 3550 Appendix A.1's MAX_DROPOUT / MAX_MISORDER).
+        public var maximumDropout: Int64
+        public var maximumMisorder: Int64
+
+        public init(clockRate: Int = 8000, frameDuration: Int64 = 160, capacity: Int = 64, slotSize: Int = 1500,
+                    estimator: JitterDelayEstimator.Configuration? = nil, maximumUnderrunFrames: Int = 5,
+                    maximumDropout: Int64 = 3000, maximumMisorder: Int64 = 100) {
+            self.clockRate = clockRate
+            self.frameDuration = frameDuration
+            self.capacity = capacity
+            self.slotSize = slotSize
+            self.estimator = estimator ?? JitterDelayEstimator.Configuration(clockRate: clockRate)
+            self.maximumUnderrunFrames = maximumUnderrunFrames
+            self.maximumDropout = maximumDropout
+            self.maximumMisorder = maximumMisorder
+        }
+    }
+
+    /// What to do for the current frame.
+    public enum Frame: Equatable {
+        /// Decode this payload; it stays valid until the next `put`.
+        case normal(UnsafeRawBufferPointer)
+        /// No packet for this frame (lost, late, or a frame inserted to grow the delay):
+        /// conceal it, passing `peekNext()` as the look-ahead.
+        case missing
+        /// Packets are buffered but not yet due (start of the stream or of a talkspurt).
+        case prefetching
+        /// Nothing to play.
+        case empty
+
+        public static func == (a: Frame, b: Frame) -> Bool {
+            switch (a, b) {
+            case let (.normal(x), .normal(y)): return x.baseAddress == y.baseAddress && x.count == y.count
+            case (.missing, .missing), (.prefetching, .prefetching), (.empty, .empty): return true
+            default: return false
+            }
+        }
+    }
+
+    /// What `put` did with a packet.
+    public enum PutResult: Sendable, Equatable {
+        case stored
+        /// Already stored or played; dropped.
+        case duplicate
+        /// Its frame was already played or concealed; dropped.
+        case late
+        /// Larger than a slot; dropped.
+        case tooLarge
+        /// A sequence jump; held back until the next packet confirms a restart.
+        case probation
+        /// The second packet of a restarted stream: the buffer started over with it.
+        case resynchronized
+    }
+
+    public struct Statistics: Sendable, Equatable {
+        public var received = 0
+        public var played = 0
+        /// Frames concealed because their packet was lost or late.
+        public var concealed = 0
+        public var late = 0
+        public var duplicate = 0
+        /// Frames inserted (grow) and dropped (shrink) to follow the target delay.
+        public var inserted = 0
+        public var dropped = 0
+        /// Unplayed packets pushed out of a full ring.
+        public var overflow = 0
+        public var resyncs = 0
+        /// Delay over the fastest recent packet at the last `get`, and the target, in ms.
+        public var currentDelayMs: Double = 0
+        public var targetDelayMs: Double = 0
+    }
+
+    public let configuration: Configuration
+    public let storage: JitterBufferStorage
+    public private(set) var estimator: JitterDelayEstimator
+    public var policy: Policy
+    public private(set) var statistics = Statistics()
+
+    private let unitsPerMs: Double
+    private var highestSequence: Int64?
+    private var lastTimestamp: Int64 = 0
+    private var probation: UInt16?
+    /// The next frame to play (extended sequence number and timestamp); nil until play-out starts.
+    private var nextSequence: Int64?
+    private var nextTimestamp: Int64 = 0
+    private var playing = false
+    private var underruns = 0
+    /// Frames concealed (and skipped) in the current underrun.
+    private var underrunAdvances = 0
+
+    public init(configuration: Configuration = Configuration(), policy: Policy) {
+        self.configuration = configuration
+        self.policy = policy
+        storage = JitterBufferStorage(capacity: configuration.capacity, slotSize: configuration.slotSize)
+        estimator = JitterDelayEstimator(configuration.estimator)
+        unitsPerMs = Double(configuration.clockRate) / 1000
+    }
+
+    @inline(__always)
+    private func units(ms: Int64) -> Int64 { ms * Int64(configuration.clockRate) / 1000 }
+
+    /// Stores one received packet.
+    /// - Parameters:
+    ///   - payload: the RTP payload; copied.
+    ///   - arrivalMs: local receive time in ms, on the same clock as `get(nowMs:)`.
+    ///   - silence: the frame carries silence (comfort noise, or the caller's VAD says so):
+    ///     the buffer may drop or stretch it to change its delay.
+    @discardableResult
+    public func put(_ payload: UnsafeRawBufferPointer, sequenceNumber: UInt16, timestamp: UInt32, marker: Bool,
+                    arrivalMs: Int64, silence: Bool = false) -> PutResult {
+        statistics.received += 1
+        guard payload.count <= storage.slotSize else { return .tooLarge }
+        var resynchronized = false
+        if let highest = highestSequence {
+            let d = Int64(Int16(bitPattern: sequenceNumber &- UInt16(truncatingIfNeeded: highest)))
+            if d > configuration.maximumDropout || d < -configuration.maximumMisorder {
+                guard probation == sequenceNumber else {
+                    probation = sequenceNumber &+ 1
+                    return .probation
+                }
+                restart()
+                statistics.resyncs += 1
+                resynchronized = true
+            }
+        }
+        probation = nil
+
+        let sequence: Int64, extendedTimestamp: Int64
+        if let highest = highestSequence {
+            sequence = highest + Int64(Int16(bitPattern: sequenceNumber &- UInt16(truncatingIfNeeded: highest)))
+            extendedTimestamp = lastTimestamp + Int64(Int32(bitPattern: timestamp &- UInt32(truncatingIfNeeded: lastTimestamp)))
+        } else {
+            // Offsets keep extended numbers positive when the first packets are reordered.
+            sequence = Int64(sequenceNumber) + 1 << 16
+            extendedTimestamp = Int64(timestamp) + 1 << 32
+        }
+        highestSequence = max(highestSequence ?? sequence, sequence)
+        lastTimestamp = extendedTimestamp
+
+        if storage.contains(sequence) {
+            statistics.duplicate += 1
+            return .duplicate
+        }
+        estimator.update(transit: units(ms: arrivalMs) - extendedTimestamp)
+        statistics.targetDelayMs = estimator.targetDelayMs
+        if let next = nextSequence {
+            if sequence < next {
+                statistics.late += 1
+                return .late
+            }
+            // Ahead of the ring: push out the oldest unplayed frames to make room.
+            let firstKept = sequence - Int64(storage.capacity) + 1
+            if firstKept > next {
+                for s in next..<firstKept where storage.slot(s) != nil {
+                    storage.markPlayed(s)
+                    statistics.overflow += 1
+                }
+                nextTimestamp += (firstKept - next) * configuration.frameDuration
+                nextSequence = firstKept
+            }
+        }
+        switch storage.store(sequence: sequence, timestamp: extendedTimestamp, marker: marker, silence: silence, payload: payload) {
+        case .stored: break
+        case .displaced: statistics.overflow += 1
+        case .duplicate:
+            statistics.duplicate += 1
+            return .duplicate
+        case .tooLarge: return .tooLarge
+        }
+        return resynchronized ? .resynchronized : .stored
+    }
+
+    /// The frame to play now. Call once per frame duration.
+    public func get(nowMs: Int64) -> Frame {
+        let now = units(ms: nowMs)
+        let frame = configuration.frameDuration
+        if !playing {
+            guard let head = storage.oldest() else { return .empty }
+            // A talkspurt (or the stream) starts: schedule its first frame at the target delay.
+            let due = head.timestamp + estimator.minimumTransit + estimator.targetDelay
+            guard now >= due else { return .prefetching }
+            playing = true
+            underruns = 0
+            underrunAdvances = 0
+            nextSequence = head.sequence
+            nextTimestamp = head.timestamp
+            updateDelay(now: now)
+            return play(head)
+        }
+        guard let next = nextSequence else { playing = false; return .empty }
+        let current = updateDelay(now: now)
+
+        if let head = storage.slot(next) {
+            if head.timestamp > nextTimestamp + frame / 2 {
+                // A timestamp gap: the sender suppressed silence. Restart as a talkspurt.
+                playing = false
+                return get(nowMs: nowMs)
+            }
+            let opportunity: PlayoutOpportunity = head.marker ? .talkspurtStart : head.silence ? .silence : .speech
+            switch policy.adjustment(currentDelay: current, targetDelay: estimator.targetDelay,
+                                     frameDuration: frame, at: opportunity) {
+            case .none:
+                return play(head)
+            case .insertFrame:
+                statistics.inserted += 1
+                return .missing
+            case .dropFrame:
+                statistics.dropped += 1
+                storage.markPlayed(head.sequence)
+                advance()
+                if let following = storage.slot(head.sequence + 1), following.timestamp <= nextTimestamp + frame / 2 {
+                    return play(following)
+                }
+                return conceal()
+            }
+        }
+        if storage.storedCount == 0 {
+            underruns += 1
+            if underruns > configuration.maximumUnderrunFrames {
+                // The stream paused (suppressed silence, or it ended). The frames concealed
+                // in this underrun were never shown lost: give their sequence numbers back,
+                // so a talkspurt resuming there is played, not counted late.
+                nextSequence = next - Int64(underrunAdvances)
+                nextTimestamp -= Int64(underrunAdvances) * frame
+                underrunAdvances = 0
+                playing = false
+                return .empty
+            }
+            if policy.adjustment(currentDelay: current, targetDelay: estimator.targetDelay,
+                                 frameDuration: frame, at: .underrun) == .insertFrame {
+                statistics.inserted += 1
+                return .missing
+            }
+            underrunAdvances += 1
+        }
+        return conceal()
+    }
+
+    /// The payload of the next frame, if it has arrived: the look-ahead for
+    /// `FrameDecoder.conceal(samples:next:into:)` after a `.missing`.
+    public func peekNext() -> UnsafeRawBufferPointer? {
+        guard let next = nextSequence else { return nil }
+        return storage.payload(next)
+    }
+
+    /// The RTP sequence number of the frame last returned as `.normal`.
+    public private(set) var lastPlayedSequenceNumber: UInt16?
+
+    /// Packets waiting to be played.
+    public var bufferedPackets: Int { storage.storedCount }
+
+    private func play(_ slot: JitterBufferStorage.Slot) -> Frame {
+        let payload = storage.payload(slot.sequence) ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        storage.markPlayed(slot.sequence)
+        lastPlayedSequenceNumber = UInt16(truncatingIfNeeded: slot.sequence)
+        nextSequence = slot.sequence
+        nextTimestamp = slot.timestamp
+        advance()
+        underruns = 0
+        underrunAdvances = 0
+        statistics.played += 1
+        return .normal(payload)
+    }
+
+    private func conceal() -> Frame {
+        statistics.concealed += 1
+        advance()
+        return .missing
+    }
+
+    @inline(__always)
+    private func advance() {
+        nextSequence = (nextSequence ?? 0) + 1
+        nextTimestamp += configuration.frameDuration
+    }
+
+    @discardableResult
+    private func updateDelay(now: Int64) -> Int64 {
+        let current = now - nextTimestamp - estimator.minimumTransit
+        statistics.currentDelayMs = Double(current) / unitsPerMs
+        statistics.targetDelayMs = estimator.targetDelayMs
+        return current
+    }
+
+    private func restart() {
+        storage.reset()
+        estimator.reset()
+        highestSequence = nil
+        nextSequence = nil
+        playing = false
+        underruns = 0
+        underrunAdvances = 0
+    }
+}
+
+extension JitterBuffer where Policy == AdaptivePlayoutPolicy {
+    public convenience init(configuration: Configuration = Configuration()) {
+        // Half a frame of hysteresis; speech frames dropped only 10 frames over the target;
+        // an underrun may hold play-out up to 15 frames (300 ms at 20 ms) over the target.
+        self.init(configuration: configuration, policy: AdaptivePlayoutPolicy(
+            hysteresis: configuration.frameDuration / 2,
+            speechExcessLimit: configuration.frameDuration * 10,
+            underrunAllowance: configuration.frameDuration * 15))
+    }
+}
