@@ -23,6 +23,12 @@ public struct LegStatistics: Sendable, Equatable {
     /// Packets from an address other than the latched one (symmetric RTP).
     public var strangersDropped = 0
     public var ssrcChanges = 0
+    /// Jitter buffer: packets that came after their play-out time, duplicates, frames
+    /// concealed, and the play-out delay in ms at the last tick.
+    public var lateDropped = 0
+    public var duplicatesDropped = 0
+    public var concealedFrames = 0
+    public var jitterBufferDelayMilliseconds = 0
     public var digitsReported = 0
     public init() {}
 }

@@ -63,6 +63,8 @@ public final class MediaLeg: @unchecked Sendable {
     private var detector: StreamDTMFDetector?
     private var encoder: LegEncoder
     private var decoder: any FrameDecoder
+    /// Received audio waits here until its play-out time; each tick takes one frame out.
+    private var jitterBuffer: JitterBuffer<AdaptivePlayoutPolicy>
     /// Room for the longest Opus packet (120 ms at 48 kHz).
     private var decoded = [Int16](repeating: 0, count: 5760)
     private var lastReceiveMilliseconds: Int64
@@ -87,6 +89,7 @@ public final class MediaLeg: @unchecked Sendable {
         expectingMedia = parameters.active
         encoder = try LegEncoder(parameters.codec)
         decoder = try LegEncoder.decoder(for: parameters.codec)
+        jitterBuffer = MediaLeg.makeJitterBuffer(for: parameters.codec)
         detector = parameters.inbandDTMF ? try StreamDTMFDetector(sampleRate: parameters.codec.receiveRate) : nil
         sendRate = parameters.codec.sendRate
         samplesPerFrame = sendRate / 50
@@ -126,6 +129,7 @@ public final class MediaLeg: @unchecked Sendable {
             self.encoder = encoder
             self.decoder = decoder
             self.detector = detector
+            self.jitterBuffer = MediaLeg.makeJitterBuffer(for: newParameters.codec)
             self.parameters = newParameters
             self.sendRate = newParameters.codec.sendRate
             self.samplesPerFrame = self.sendRate / 50
@@ -134,6 +138,11 @@ public final class MediaLeg: @unchecked Sendable {
             self.expectingMedia = newParameters.active
             self.lastReceiveMilliseconds = self.clock.nowMilliseconds()
         }
+    }
+
+    static func makeJitterBuffer(for codec: LegCodecChoice) -> JitterBuffer<AdaptivePlayoutPolicy> {
+        let clockRate = codec.timestampStep == 960 ? 48_000 : 8_000
+        return JitterBuffer(configuration: .init(clockRate: clockRate, frameDuration: Int64(codec.timestampStep)))
     }
 
     /// Hold and resume: `sending` false stops our RTP (and pauses the prompt); `expectingMedia`
@@ -179,6 +188,7 @@ public final class MediaLeg: @unchecked Sendable {
     func tick(nowMilliseconds now: Int64) {
         guard !closed else { return }
         if !expectingMedia { lastReceiveMilliseconds = now }
+        playOutReceived(now: now)
         if let limit = parameters.mediaTimeoutMilliseconds, !timedOut, now - lastReceiveMilliseconds >= limit {
             timedOut = true
             onEvent(.mediaTimeout)
@@ -265,21 +275,46 @@ public final class MediaLeg: @unchecked Sendable {
                     report(digit, source: .rfc4733, now: now)
                 }
             } else if pt == parameters.payloadType {
-                guard let detector, payload.count > 0 else { return }
-                // A payload that does not decode is counted like any malformed packet.
-                guard let count = decoded.withUnsafeMutableBufferPointer({ try? decoder.decode(payload, into: $0) }) else {
-                    statistics.malformedDropped += 1
-                    return
-                }
-                // A key is reported when its press is confirmed (`.began`), so a menu can
-                // react while the caller still holds the key; no allocation per packet.
-                decoded.withUnsafeBufferPointer { pcm in
-                    detector.process(UnsafeBufferPointer(rebasing: pcm[0..<count])) { event in
-                        if event.kind == .began { report(event.key.character, source: .inband, now: now) }
-                    }
+                guard payload.count > 0 else { return }
+                switch jitterBuffer.put(payload, sequenceNumber: packet.header.sequenceNumber, timestamp: packet.header.timestamp,
+                                        marker: packet.header.marker, arrivalMs: now) {
+                case .late: statistics.lateDropped += 1
+                case .duplicate: statistics.duplicatesDropped += 1
+                case .tooLarge: statistics.malformedDropped += 1
+                default: break
                 }
             } else {
                 statistics.unknownPayloadDropped += 1
+            }
+        }
+    }
+
+    /// One frame out of the jitter buffer per tick: decoded, or concealed when missing (with
+    /// the next packet as look-ahead for Opus FEC), then given to the in-band detector.
+    private func playOutReceived(now: Int64) {
+        let frame = jitterBuffer.get(nowMs: now)
+        statistics.jitterBufferDelayMilliseconds = Int(jitterBuffer.statistics.currentDelayMs)
+        guard let detector else { return }
+        let count: Int
+        switch frame {
+        case let .normal(payload):
+            guard let n = decoded.withUnsafeMutableBufferPointer({ try? decoder.decode(payload, into: $0) }) else {
+                statistics.malformedDropped += 1
+                return
+            }
+            count = n
+        case .missing:
+            statistics.concealedFrames += 1
+            let samples = parameters.codec.receiveRate / 50
+            count = decoded.withUnsafeMutableBufferPointer { decoder.conceal(samples: samples, next: jitterBuffer.peekNext(), into: $0) }
+        case .prefetching, .empty:
+            return
+        }
+        // A key is reported when its press is confirmed (`.began`), so a menu can react while
+        // the caller still holds the key; no allocation per frame.
+        decoded.withUnsafeBufferPointer { pcm in
+            detector.process(UnsafeBufferPointer(rebasing: pcm[0..<count])) { event in
+                if event.kind == .began { report(event.key.character, source: .inband, now: now) }
             }
         }
     }

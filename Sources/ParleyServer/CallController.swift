@@ -660,7 +660,9 @@ final class CallController: @unchecked Sendable {
                 if case let .success(s) = result {
                     fields += [("rtp_in", .int(s.packetsReceived)), ("rtp_out", .int(s.packetsSent)),
                                ("rtp_malformed", .int(s.malformedDropped)), ("rtp_unknown_pt", .int(s.unknownPayloadDropped)),
-                               ("rtp_stranger", .int(s.strangersDropped)), ("ssrc_changes", .int(s.ssrcChanges))]
+                               ("rtp_stranger", .int(s.strangersDropped)), ("ssrc_changes", .int(s.ssrcChanges)),
+                               ("rtp_late", .int(s.lateDropped)), ("rtp_duplicate", .int(s.duplicatesDropped)),
+                               ("concealed_frames", .int(s.concealedFrames)), ("jitter_buffer_ms", .int(s.jitterBufferDelayMilliseconds))]
                 }
                 events.emit(CallEvent("call.ended", callID: call.id, fields))
             }

@@ -49,3 +49,40 @@ def test_symmetric_rtp_latches_to_the_first_source_and_ignores_strangers(parley_
     assert ended is not None, "no call.ended" + parley_server.describe()
     assert ended.get("rtp_stranger") == 30, f"stranger packets counted: {ended}"
     assert ended.get("rtp_in") == 55, f"packets accepted from the latched source: {ended}"
+
+
+def test_jitter_buffer_reorders_drops_duplicates_and_conceals_a_loss(parley_server):
+    """Given in-band DTMF sent with neighbouring packets swapped, one packet twice and one
+    packet lost, the keys are still heard once each; the duplicate is counted and the lost
+    frame concealed."""
+    digits = "258"
+    audio = rtp.dtmf_samples(digits, tone_ms=120, gap_ms=120, lead_ms=200, tail_ms=300)
+    frames = [audio[i:i + 160] for i in range(0, len(audio) - 159, 160)]
+    with sipua.SipUA(parley_server.sip_port) as ua, rtp.RtpListener() as listener:
+        call = ua.invite("100", sipua.make_sdp(listener.port, (0,)), timeout=5.0)
+        assert call.final is not None and call.final.status == 200
+        call.ack()
+        target = (call.answer_sdp["c"], call.answer_sdp["audio_port"])
+        packets = [(i, rtp.build_rtp(0, 100 + i, 1000 + 160 * i, 0xBEEF, rtp.ulaw_encode(f), marker=i == 0))
+                   for i, f in enumerate(frames)]
+        order = []
+        for k in range(0, len(packets) - 1, 2):   # swap every pair: constant reordering
+            order += [packets[k + 1], packets[k]]
+        if len(packets) % 2:
+            order.append(packets[-1])
+        lost = 7                                  # in the lead silence: concealment, no key lost
+        order = [p for p in order if p[0] != lost]
+        order.insert(20, packets[19])             # a duplicate
+        for _, data in order:
+            listener.sendto(data, target)
+            time.sleep(0.02)
+        time.sleep(0.5)
+        assert call.bye().status == 200
+    evs = [e for e in parley_server.events() if e.get("call_id") == call.call_id]
+    dtmf = [(e["digit"], e["source"]) for e in evs if e["event"] == "dtmf"]
+    assert dtmf == [(d, "inband") for d in digits], f"DTMF {dtmf}"
+    ended = parley_server.wait_event(lambda e: e.get("event") == "call.ended" and e.get("call_id") == call.call_id, 3.0)
+    assert ended is not None, "no call.ended"
+    assert ended["rtp_duplicate"] == 1, ended
+    assert ended["concealed_frames"] >= 1, ended
+    assert ended["jitter_buffer_ms"] > 0, ended
