@@ -67,37 +67,56 @@ public final class MediaEngine: @unchecked Sendable {
         let ticker = tickers[nextTicker.withLockedValue { i -> Int in let v = i; i = (i + 1) % tickers.count; return v }]
         let handler = MediaLegHandler(clock: clock)
         let ports = self.ports
-        return bindSocket(on: ticker.eventLoop, handler: handler, attempt: 0).flatMapThrowing { channel, port in
-            let leg: MediaLeg
-            do {
-                leg = try MediaLeg(channel: channel, localPort: port, parameters: parameters,
-                                   clock: self.clock, onEvent: onEvent,
-                                   onClose: { ports.release(port) })
-            } catch {
-                channel.close(promise: nil)
-                ports.release(port)
-                throw error
+        let rtcpHandler = MediaLegHandler(clock: clock)
+        return bindSocket(on: ticker.eventLoop, handler: handler, rtcpHandler: parameters.rtcpMux ? nil : rtcpHandler, attempt: 0)
+            .flatMapThrowing { channel, rtcpChannel, port in
+                let leg: MediaLeg
+                do {
+                    leg = try MediaLeg(channel: channel, localPort: port, parameters: parameters,
+                                       clock: self.clock, onEvent: onEvent,
+                                       onClose: { ports.release(port) })
+                } catch {
+                    channel.close(promise: nil)
+                    rtcpChannel?.close(promise: nil)
+                    ports.release(port)
+                    throw error
+                }
+                leg.rtcpChannel = rtcpChannel
+                handler.leg = leg
+                rtcpHandler.leg = leg
+                ticker.add(leg)
+                return leg
             }
-            handler.leg = leg
-            ticker.add(leg)
-            return leg
-        }
     }
 
-    private func bindSocket(on loop: EventLoop, handler: MediaLegHandler, attempt: Int) -> EventLoopFuture<(Channel, Int)> {
+    /// Binds an even RTP port and, unless RTCP is multiplexed, port + 1 for RTCP (RFC 3550
+    /// §11); a port pair that cannot be bound whole is given back and the next one tried.
+    private func bindSocket(on loop: EventLoop, handler: MediaLegHandler, rtcpHandler: MediaLegHandler?,
+                            attempt: Int) -> EventLoopFuture<(Channel, Channel?, Int)> {
         guard let port = ports.allocate() else {
             return loop.makeFailedFuture(MediaError.portsExhausted(range: ports.range))
         }
         let ports = self.ports
-        return DatagramBootstrap(group: loop)
+        let bindHost = self.bindHost
+        let rtp = DatagramBootstrap(group: loop)
             .channelInitializer { channel in channel.pipeline.addHandler(handler) }
             .bind(host: bindHost, port: port)
-            .map { ($0, port) }
-            .flatMapError { error in
-                ports.release(port)
-                guard attempt < 16 else { return loop.makeFailedFuture(MediaError.bindFailed(port: port, underlying: error)) }
-                return self.bindSocket(on: loop, handler: handler, attempt: attempt + 1)
-            }
+        let pair: EventLoopFuture<(Channel, Channel?, Int)> = rtp.flatMap { rtpChannel in
+            guard let rtcpHandler else { return loop.makeSucceededFuture((rtpChannel, nil, port)) }
+            return DatagramBootstrap(group: loop)
+                .channelInitializer { channel in channel.pipeline.addHandler(rtcpHandler) }
+                .bind(host: bindHost, port: port + 1)
+                .map { (rtpChannel, $0, port) }
+                .flatMapErrorThrowing { error in
+                    rtpChannel.close(promise: nil)
+                    throw error
+                }
+        }
+        return pair.flatMapError { error in
+            ports.release(port)
+            guard attempt < 16 else { return loop.makeFailedFuture(MediaError.bindFailed(port: port, underlying: error)) }
+            return self.bindSocket(on: loop, handler: handler, rtcpHandler: rtcpHandler, attempt: attempt + 1)
+        }
     }
 }
 

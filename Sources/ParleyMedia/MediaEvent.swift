@@ -29,6 +29,12 @@ public struct LegStatistics: Sendable, Equatable {
     public var duplicatesDropped = 0
     public var concealedFrames = 0
     public var jitterBufferDelayMilliseconds = 0
+    /// RTCP: compounds sent and received, the round-trip time (-1 unknown) and the peer's
+    /// reported fraction lost of our stream in 1/256 (-1 unknown).
+    public var rtcpSent = 0
+    public var rtcpReceived = 0
+    public var roundTripMilliseconds = -1
+    public var remoteFractionLost = -1
     public var digitsReported = 0
     public init() {}
 }

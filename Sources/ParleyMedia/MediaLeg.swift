@@ -18,6 +18,8 @@ public struct LegParameters: Sendable {
     /// False for a leg whose peer is not known yet (our offer awaits the answer in the ACK):
     /// it sends nothing and expects nothing until `reconfigure` makes it active.
     public var active: Bool = true
+    /// RTCP on the RTP port (RFC 5761) instead of port + 1.
+    public var rtcpMux: Bool = false
 
     public init(codec: LegCodecChoice, payloadType: UInt8, telephoneEventPayloadType: UInt8?, remote: SocketAddress,
                 mediaTimeoutMilliseconds: Int64?, inbandDTMF: Bool, symmetric: Bool = true) {
@@ -49,7 +51,7 @@ public final class MediaLeg: @unchecked Sendable {
     // Sender state (RFC 3550 §5.1): random initial sequence number, timestamp and SSRC.
     private var sequenceNumber = UInt16.random(in: .min ... .max)
     private var timestamp = UInt32.random(in: .min ... .max)
-    private let ssrc = UInt32.random(in: .min ... .max)
+    private let ssrc: UInt32
     private var sentFirst = false
 
     // Player: the queue of prompts, and the position within the first.
@@ -65,6 +67,10 @@ public final class MediaLeg: @unchecked Sendable {
     private var decoder: any FrameDecoder
     /// Received audio waits here until its play-out time; each tick takes one frame out.
     private var jitterBuffer: JitterBuffer<AdaptivePlayoutPolicy>
+    /// RTCP (RFC 3550 §6) for this leg, and its socket when not multiplexed (port + 1).
+    private var rtcp: RTCPReporter
+    var rtcpChannel: Channel?
+    private var latchedRTCP: SocketAddress?
     /// Room for the longest Opus packet (120 ms at 48 kHz).
     private var decoded = [Int16](repeating: 0, count: 5760)
     private var lastReceiveMilliseconds: Int64
@@ -85,6 +91,10 @@ public final class MediaLeg: @unchecked Sendable {
          onEvent: @escaping @Sendable (MediaEvent) -> Void, onClose: @escaping @Sendable () -> Void) throws {
         self.clock = clock
         let now = clock.nowMilliseconds()
+        let ssrc = UInt32.random(in: .min ... .max)
+        self.ssrc = ssrc
+        rtcp = RTCPReporter(ssrc: ssrc, cname: "parley-\(localPort)@\(channel.localAddress?.ipAddress ?? "localhost")",
+                            clockRate: parameters.codec.timestampStep == 960 ? 48_000 : 8_000, nowMs: now)
         sending = parameters.active
         expectingMedia = parameters.active
         encoder = try LegEncoder(parameters.codec)
@@ -130,6 +140,9 @@ public final class MediaLeg: @unchecked Sendable {
             self.decoder = decoder
             self.detector = detector
             self.jitterBuffer = MediaLeg.makeJitterBuffer(for: newParameters.codec)
+            self.rtcp = RTCPReporter(ssrc: self.ssrc, cname: self.rtcp.cname,
+                                     clockRate: newParameters.codec.timestampStep == 960 ? 48_000 : 8_000,
+                                     nowMs: self.clock.nowMilliseconds())
             self.parameters = newParameters
             self.sendRate = newParameters.codec.sendRate
             self.samplesPerFrame = self.sendRate / 50
@@ -176,9 +189,11 @@ public final class MediaLeg: @unchecked Sendable {
 
     func closeOnLoop() {
         guard !closed else { return }
+        if parameters.active { sendRTCP(bye: true) }
         closed = true
         queue.removeAll()
         channel.close(promise: nil)
+        rtcpChannel?.close(promise: nil)
         onClose()
     }
 
@@ -189,6 +204,7 @@ public final class MediaLeg: @unchecked Sendable {
         guard !closed else { return }
         if !expectingMedia { lastReceiveMilliseconds = now }
         playOutReceived(now: now)
+        if parameters.active, rtcp.due(nowMs: now) { sendRTCP(bye: false) }
         if let limit = parameters.mediaTimeoutMilliseconds, !timedOut, now - lastReceiveMilliseconds >= limit {
             timedOut = true
             onEvent(.mediaTimeout)
@@ -236,12 +252,18 @@ public final class MediaLeg: @unchecked Sendable {
         sentFirst = true
         sequenceNumber &+= 1
         statistics.packetsSent += 1
+        rtcp.rtpSent(payloadBytes: length)
     }
 
     /// Handles one received datagram: RTP audio or telephone-event; anything else is counted and dropped.
     func receive(_ buffer: ByteBuffer, from source: SocketAddress, nowMilliseconds now: Int64) {
         guard !closed else { return }
         buffer.withUnsafeReadableBytes { bytes in
+            // RTCP shares the RTP socket under rtcp-mux and arrives on port + 1 otherwise; the
+            // packet type tells them apart (RFC 5761 §4: 200-204 are never RTP payload types here).
+            if bytes.count >= 8, bytes[0] >> 6 == 2, (200...204).contains(bytes[1]) {
+                return receiveRTCP(bytes, from: source, now: now)
+            }
             guard let packet = try? RTPPacketView.parse(bytes) else {
                 statistics.malformedDropped += 1
                 return
@@ -266,6 +288,10 @@ public final class MediaLeg: @unchecked Sendable {
             }
             lastSSRC = packet.header.ssrc
             statistics.packetsReceived += 1
+            if packet.header.payloadType == parameters.payloadType {
+                rtcp.rtpReceived(sequenceNumber: packet.header.sequenceNumber, timestamp: packet.header.timestamp,
+                                 ssrc: packet.header.ssrc, nowMs: now)
+            }
             lastReceiveMilliseconds = now
             let payload = UnsafeRawBufferPointer(rebasing: bytes[packet.payloadRange])
             let pt = packet.header.payloadType
@@ -287,6 +313,33 @@ public final class MediaLeg: @unchecked Sendable {
                 statistics.unknownPayloadDropped += 1
             }
         }
+    }
+
+    private func receiveRTCP(_ bytes: UnsafeRawBufferPointer, from source: SocketAddress, now: Int64) {
+        guard rtcp.receive(bytes, nowMs: now) else {
+            statistics.malformedDropped += 1
+            return
+        }
+        if parameters.symmetric, latchedRTCP == nil { latchedRTCP = source }
+        statistics.rtcpReceived = rtcp.reportsReceived
+        statistics.roundTripMilliseconds = rtcp.roundTripMilliseconds ?? -1
+        statistics.remoteFractionLost = rtcp.remoteFractionLost.map(Int.init) ?? -1
+    }
+
+    /// Our compound report to the peer's RTCP address: the latched RTCP source, else the RTP
+    /// address (rtcp-mux) or its port + 1.
+    private func sendRTCP(bye: Bool) {
+        let bytes = rtcp.makeReport(nowMs: clock.nowMilliseconds(), rtpTimestamp: timestamp, bye: bye)
+        var destination = latchedRTCP ?? parameters.remote
+        if latchedRTCP == nil, !parameters.rtcpMux, let port = parameters.remote.port,
+           let ip = parameters.remote.ipAddress, let address = try? SocketAddress(ipAddress: ip, port: port + 1) {
+            destination = address
+        }
+        let socket = parameters.rtcpMux ? channel : (rtcpChannel ?? channel)
+        var buffer = socket.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        socket.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
+        statistics.rtcpSent = rtcp.reportsSent
     }
 
     /// One frame out of the jitter buffer per tick: decoded, or concealed when missing (with
@@ -343,3 +396,4 @@ final class MediaLegHandler: ChannelInboundHandler, @unchecked Sendable {
         // ICMP port unreachable and the like surface here on UDP; a media socket keeps going.
     }
 }
+

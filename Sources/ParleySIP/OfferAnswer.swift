@@ -34,6 +34,8 @@ public struct NegotiatedAudio: Equatable, Sendable {
     public var telephoneEventClockRate: Int
     /// The offer's fmtp parameters for the chosen payload type (Opus settings), if any.
     public var formatParameters: String?
+    /// RTCP multiplexed on the RTP port (RFC 5761), when the offer asked for it.
+    public var rtcpMux: Bool = false
     public var remoteAddress: String
     public var remotePort: Int
     /// The direction this side states in the answer.
@@ -101,7 +103,7 @@ public struct OfferAnswer: Sendable {
                     let teRate = telephoneEvents[codec.clockRate] != nil ? codec.clockRate : 8000
                     chosen = (index, NegotiatedAudio(codec: codec, payloadType: pt, telephoneEventPayloadType: telephoneEvents[teRate],
                                                      telephoneEventClockRate: teRate, formatParameters: m.fmtp(f),
-                                                     remoteAddress: address, remotePort: m.port,
+                                                     rtcpMux: m.has("rtcp-mux"), remoteAddress: address, remotePort: m.port,
                                                      direction: m.direction.answer, ptime: ptime))
                     break
                 }
@@ -130,6 +132,7 @@ public struct OfferAnswer: Sendable {
                 attrs.append(.init("fmtp", "\(te) 0-16"))
             }
             attrs.append(.init("ptime", "20"))
+            if n.rtcpMux { attrs.append(.init("rtcp-mux")) }
             attrs.append(.init(n.direction.rawValue))
             answer.media.append(.init(type: "audio", port: localPort, proto: m.proto, formats: formats, attributes: attrs))
         }

@@ -280,12 +280,14 @@ final class CallController: @unchecked Sendable {
 
     /// How a leg runs what was negotiated, under this configuration.
     private func legParameters(for negotiated: NegotiatedAudio, remote: SocketAddress) throws -> LegParameters {
-        LegParameters(codec: try legCodec(for: negotiated), payloadType: negotiated.payloadType,
+        var parameters = LegParameters(codec: try legCodec(for: negotiated), payloadType: negotiated.payloadType,
                       telephoneEventPayloadType: negotiated.telephoneEventPayloadType, remote: remote,
                       mediaTimeoutMilliseconds: config.rtp.mediaTimeoutMilliseconds > 0 ? config.rtp.mediaTimeoutMilliseconds : nil,
                       inbandDTMF: config.rtp.inbandDTMF == .always
                           || (config.rtp.inbandDTMF == .auto && negotiated.telephoneEventPayloadType == nil),
                       symmetric: config.rtp.symmetric)
+        parameters.rtcpMux = negotiated.rtcpMux
+        return parameters
     }
 
     /// Opens the call's media leg; on success (and if the call was not cancelled meanwhile)
@@ -662,7 +664,9 @@ final class CallController: @unchecked Sendable {
                                ("rtp_malformed", .int(s.malformedDropped)), ("rtp_unknown_pt", .int(s.unknownPayloadDropped)),
                                ("rtp_stranger", .int(s.strangersDropped)), ("ssrc_changes", .int(s.ssrcChanges)),
                                ("rtp_late", .int(s.lateDropped)), ("rtp_duplicate", .int(s.duplicatesDropped)),
-                               ("concealed_frames", .int(s.concealedFrames)), ("jitter_buffer_ms", .int(s.jitterBufferDelayMilliseconds))]
+                               ("concealed_frames", .int(s.concealedFrames)), ("jitter_buffer_ms", .int(s.jitterBufferDelayMilliseconds)),
+                               ("rtcp_sent", .int(s.rtcpSent)), ("rtcp_received", .int(s.rtcpReceived)),
+                               ("rtt_ms", .int(s.roundTripMilliseconds)), ("remote_fraction_lost", .int(s.remoteFractionLost))]
                 }
                 events.emit(CallEvent("call.ended", callID: call.id, fields))
             }

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import socket
+import struct
 import time
 
 import numpy as np
+import pytest
 
 import rtp
 import sipua
@@ -86,3 +88,83 @@ def test_jitter_buffer_reorders_drops_duplicates_and_conceals_a_loss(parley_serv
     assert ended["rtp_duplicate"] == 1, ended
     assert ended["concealed_frames"] >= 1, ended
     assert ended["jitter_buffer_ms"] > 0, ended
+
+
+def sr_compound(ssrc: int, ntp: int, rtp_ts: int, report_about: int | None = None, lsr: int = 0, dlsr: int = 0) -> bytes:
+    """An SR (with one report block when `report_about` is given) followed by SDES CNAME."""
+    blocks = b""
+    if report_about is not None:
+        blocks = struct.pack("!IIIIII", report_about, 0, 100, 0, lsr, dlsr)
+    count = 1 if blocks else 0
+    body = struct.pack("!IQIII", ssrc, ntp, rtp_ts, 10, 1600) + blocks
+    sr = struct.pack("!BBH", 0x80 | count, 200, len(body) // 4) + body
+    cname = b"e2e@127.0.0.1"
+    chunk = struct.pack("!I", ssrc) + bytes([1, len(cname)]) + cname + b"\x00"
+    chunk += b"\x00" * (-len(chunk) % 4)
+    sdes = struct.pack("!BBH", 0x81, 202, len(chunk) // 4) + chunk
+    return sr + sdes
+
+
+def ntp_now() -> int:
+    t = time.time() + 2_208_988_800
+    return (int(t) << 32) | int((t % 1) * (1 << 32))
+
+
+@pytest.mark.parametrize("mux", [False, True])
+def test_rtcp_reports_flow_both_ways_and_give_a_round_trip_time(parley_server, mux):
+    """Given a call (RTCP on port + 1, or on the RTP port with rtcp-mux), the server sends
+    SR + SDES compounds with a report block about our stream; our SR and a report block
+    quoting the server's SR let it compute the round-trip time."""
+    with sipua.SipUA(parley_server.sip_port) as ua, rtp.RtpListener() as media:
+        rtcp_sock = media if mux else rtp.RtpListener(port=media.port + 1)
+        try:
+            sdp = sipua.make_sdp(media.port, (0,))
+            if mux:
+                sdp = sdp.replace("a=sendrecv", "a=rtcp-mux\r\na=sendrecv")
+            call = ua.invite("100", sdp, timeout=5.0)
+            assert call.final is not None and call.final.status == 200
+            assert ("a=rtcp-mux" in call.final.body.decode()) == mux, call.final.body.decode()
+            call.ack()
+            answer = call.answer_sdp
+            server_rtp = (answer["c"], answer["audio_port"])
+            server_rtcp = server_rtp if mux else (answer["c"], answer["audio_port"] + 1)
+            silence = rtp.ulaw_encode(np.zeros(160, dtype=np.int32))
+            ours = 0xC0FFEE
+            got_sr = None
+            deadline = time.monotonic() + 9.0
+            seq = 0
+            sent_sr = False
+            while time.monotonic() < deadline:
+                media.sendto(rtp.build_rtp(0, seq, seq * 160, ours, silence, marker=seq == 0), server_rtp)
+                seq += 1
+                if seq == 50 and not sent_sr:
+                    rtcp_sock.sendto(sr_compound(ours, ntp_now(), seq * 160), server_rtcp)
+                    sent_sr = True
+                for _, data, _ in rtcp_sock.snapshot():
+                    # An SR (PT 200) with at least one report block (RC > 0).
+                    if len(data) >= 8 and data[1] == 200 and data[0] & 0x1F and got_sr is None:
+                        got_sr = (data, time.monotonic())
+                if got_sr:
+                    break
+                time.sleep(0.02)
+            assert got_sr is not None, "no SR with a report block from the server within 9 s" + parley_server.describe()
+            data, when = got_sr
+            server_ssrc = struct.unpack("!I", data[4:8])[0]
+            ntp = struct.unpack("!Q", data[8:16])[0]
+            block_ssrc = struct.unpack("!I", data[28:32])[0]
+            assert block_ssrc == ours, f"report block about {block_ssrc:#x}, expected our SSRC"
+            assert b"parley" in data, "no SDES CNAME in the compound"
+            # Answer with a report block quoting the server's SR (LSR) and our holding time (DLSR).
+            lsr = (ntp >> 16) & 0xFFFFFFFF
+            dlsr = int((time.monotonic() - when) * 65536)
+            rtcp_sock.sendto(sr_compound(ours, ntp_now(), seq * 160, report_about=server_ssrc, lsr=lsr, dlsr=dlsr), server_rtcp)
+            time.sleep(0.3)
+            assert call.bye().status == 200
+        finally:
+            if not mux:
+                rtcp_sock.close()
+    ended = parley_server.wait_event(lambda e: e.get("event") == "call.ended" and e.get("call_id") == call.call_id, 3.0)
+    assert ended is not None, "no call.ended"
+    assert ended["rtcp_received"] == 2 and ended["rtcp_sent"] >= 1, ended
+    assert 0 <= ended["rtt_ms"] < 100, ended
+    assert ended["rtp_malformed"] == 0, ended
