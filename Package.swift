@@ -60,11 +60,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: nioSwift5),
 
-        .testTarget(name: "ParleyDSPTests", dependencies: ["ParleyDSP", "CSpanDSP"]),
-        .testTarget(name: "ParleyRTPTests", dependencies: ["ParleyRTP"]),
-        // The checks the SIP fuzz target runs, shared with the corpus replay test.
-        .target(name: "ParleyFuzzChecks", dependencies: ["ParleySIP"], path: "Fuzz/ParleyFuzzChecks", swiftSettings: strictSwift6),
-        .testTarget(name: "ParleySIPTests", dependencies: ["ParleySIP", "ParleyFuzzChecks"]),
+        // Seeded randomness shared by the tests and the jitter-buffer evaluation.
+        .target(name: "ParleyTestSupport", path: "Tests/Support"),
+        .testTarget(name: "ParleyDSPTests", dependencies: ["ParleyDSP", "CSpanDSP", "ParleyTestSupport"]),
+        .testTarget(name: "ParleyRTPTests", dependencies: ["ParleyRTP", "ParleyFuzzChecks", "ParleyTestSupport"]),
+        // The checks the fuzz targets run, shared with the corpus replay test.
+        .target(name: "ParleyFuzzChecks", dependencies: ["ParleySIP", "ParleyRTP"], path: "Fuzz/ParleyFuzzChecks", swiftSettings: strictSwift6),
+        .testTarget(name: "ParleySIPTests", dependencies: ["ParleySIP", "ParleyFuzzChecks", "ParleyTestSupport"]),
         .testTarget(name: "ParleyMediaTests", dependencies: ["ParleyMedia", "ParleyDSP"], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyServerTests", dependencies: ["ParleyServer"], swiftSettings: nioSwift5),
     ]
@@ -90,7 +92,7 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
         // buffer and spandsp's play-out buffer side by side (`swift run -c release JitterEval`).
         .executableTarget(
             name: "JitterEval",
-            dependencies: ["ParleyDSP", "ParleyRTP", "CSpanDSP"],
+            dependencies: ["ParleyDSP", "ParleyRTP", "CSpanDSP", "ParleyTestSupport"],
             path: "Benchmarks/JitterEval"),
     ])
 }

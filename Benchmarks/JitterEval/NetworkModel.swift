@@ -1,16 +1,9 @@
+import ParleyTestSupport
 import Foundation
 
-/// A seeded PRNG (SplitMix64): the same seed gives the same network on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The draws the network model uses, on the shared seeded generator (same sequences as before).
+extension SeededRandom {
+    /// Uniform in [0, 1).
     mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
     /// Standard normal (Box–Muller).
     mutating func normal() -> Double {
@@ -19,6 +12,7 @@ struct SplitMix64: RandomNumberGenerator {
     }
     mutating func exponential(mean: Double) -> Double { -mean * log(max(uniform(), 1e-12)) }
 }
+
 
 /// A network impairment profile, structured after ITU-T G.1050 (our own model and
 /// numbers, not the Recommendation's tables): a fixed base delay; jitter as the sum of a
@@ -79,7 +73,7 @@ struct SimulatedPacket {
 
 /// Arrival times of a stream of `count` packets sent every `frameMs` by the sender's clock.
 func simulate(_ profile: NetworkProfile, count: Int, frameMs: Double = 20, seed: UInt64) -> [SimulatedPacket] {
-    var rng = SplitMix64(seed: seed)
+    var rng = SeededRandom(seed: seed)
     var ar = 0.0
     var spike = 0.0
     var bad = false

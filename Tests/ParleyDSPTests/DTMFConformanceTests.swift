@@ -1,3 +1,4 @@
+import ParleyTestSupport
 import CSpanDSP
 import Foundation
 import Testing

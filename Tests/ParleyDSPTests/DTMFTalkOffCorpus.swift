@@ -1,3 +1,4 @@
+import ParleyTestSupport
 import Foundation
 @testable import ParleyDSP
 

@@ -79,26 +79,6 @@ enum DTMFSignal {
     }
 }
 
-/// Seeded, reproducible randomness (SplitMix64) and Gaussian samples (Box–Muller).
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1].
-    mutating func unit() -> Double { (Double(next() >> 11) + 1) / 9_007_199_254_740_992 }
-
-    mutating func gaussian() -> Double {
-        sqrt(-2 * log(unit())) * cos(2 * Double.pi * unit())
-    }
-}
 
 /// A results table printed by each conformance test: parameter, value, expected, detected.
 struct ConformanceTable {

@@ -1,3 +1,4 @@
+import ParleyTestSupport
 import Testing
 @testable import ParleyRTP
 
@@ -97,7 +98,7 @@ struct ReceiveStatisticsTests {
     func storm() {
         var s = RTPReceiveStatistics()
         _ = feed(&s, [1000, 1001])
-        var rng = SplitMix(seed: 9)
+        var rng = SeededRandom(seed: 9)
         var accepted = 0
         for _ in 0..<10_000 {
             let seq = UInt16(truncatingIfNeeded: rng.next())
@@ -154,7 +155,7 @@ struct ReceiveStatisticsTests {
 
     @Test("jitter follows the A.8 formula on a random stream, across a timestamp wrap")
     func jitterRandom() {
-        var rng = SplitMix(seed: 0xA8)
+        var rng = SeededRandom(seed: 0xA8)
         var s = RTPReceiveStatistics()
         var referenceQ4: Int64 = 0       // A.8's integer form
         var referenceFloat = 0.0         // A.8's floating form: J += (|D| - J) / 16
@@ -179,15 +180,3 @@ struct ReceiveStatisticsTests {
     }
 }
 
-/// SplitMix64: seeded, reproducible randomness for these tests.
-struct SplitMix: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

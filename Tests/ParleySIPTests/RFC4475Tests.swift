@@ -1,3 +1,4 @@
+import ParleyTestSupport
 import Foundation
 import Testing
 @testable import ParleySIP
@@ -285,7 +286,7 @@ struct TortureMutationTests {
             for name in try TortureFixtures.names(kind).sorted() { inputs.append(try TortureFixtures.bytes(kind, name)) }
         }
         // A fixed seed, so a failure can be replayed.
-        var rng = SplitMix64(seed: 4475)
+        var rng = SeededRandom(seed: 4475)
         for round in 0..<4_000 {
             var b = inputs[round % inputs.count]
             for _ in 0..<Int.random(in: 1...6, using: &rng) {
@@ -315,15 +316,3 @@ struct TortureMutationTests {
     }
 }
 
-/// SplitMix64: a small seeded generator for reproducible mutation runs.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// Seeded, reproducible randomness (SplitMix64) for tests and evaluations: the same seed
+/// gives the same inputs on every run. Also uniform and Gaussian (Box–Muller) samples.
+public struct SeededRandom: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in (0, 1].
+    public mutating func unit() -> Double { (Double(next() >> 11) + 1) / 9_007_199_254_740_992 }
+
+    public mutating func gaussian() -> Double {
+        sqrt(-2 * log(unit())) * cos(2 * Double.pi * unit())
+    }
+}
