@@ -23,6 +23,14 @@ public enum LegCodecChoice: Sendable, Equatable {
         }
     }
 
+    /// The RTP clock of the payload format in Hz (Opus: always 48 kHz, RFC 7587 §4.1).
+    public var clockRate: Int {
+        switch self {
+        case .g711: return 8000
+        case .opus: return 48_000
+        }
+    }
+
     /// RTP timestamp units per 20 ms frame (the payload format's clock, not the audio rate).
     public var timestampStep: UInt32 {
         switch self {

@@ -94,7 +94,7 @@ public final class MediaLeg: @unchecked Sendable {
         let ssrc = UInt32.random(in: .min ... .max)
         self.ssrc = ssrc
         rtcp = RTCPReporter(ssrc: ssrc, cname: "parley-\(localPort)@\(channel.localAddress?.ipAddress ?? "localhost")",
-                            clockRate: parameters.codec.timestampStep == 960 ? 48_000 : 8_000, nowMs: now)
+                            clockRate: parameters.codec.clockRate, nowMs: now)
         sending = parameters.active
         expectingMedia = parameters.active
         encoder = try LegEncoder(parameters.codec)
@@ -141,7 +141,7 @@ public final class MediaLeg: @unchecked Sendable {
             self.detector = detector
             self.jitterBuffer = MediaLeg.makeJitterBuffer(for: newParameters.codec)
             self.rtcp = RTCPReporter(ssrc: self.ssrc, cname: self.rtcp.cname,
-                                     clockRate: newParameters.codec.timestampStep == 960 ? 48_000 : 8_000,
+                                     clockRate: newParameters.codec.clockRate,
                                      nowMs: self.clock.nowMilliseconds())
             self.parameters = newParameters
             self.sendRate = newParameters.codec.sendRate
@@ -154,8 +154,7 @@ public final class MediaLeg: @unchecked Sendable {
     }
 
     static func makeJitterBuffer(for codec: LegCodecChoice) -> JitterBuffer<AdaptivePlayoutPolicy> {
-        let clockRate = codec.timestampStep == 960 ? 48_000 : 8_000
-        return JitterBuffer(configuration: .init(clockRate: clockRate, frameDuration: Int64(codec.timestampStep)))
+        JitterBuffer(configuration: .init(clockRate: codec.clockRate, frameDuration: Int64(codec.timestampStep)))
     }
 
     /// Hold and resume: `sending` false stops our RTP (and pauses the prompt); `expectingMedia`

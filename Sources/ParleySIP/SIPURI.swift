@@ -194,19 +194,7 @@ public struct NameAddress: Equatable, Sendable {
             return
         }
         guard trimmedRest.hasPrefix(";") else { return nil }
-        var params: [(name: String, value: String?)] = []
-        for p in trimmedRest.dropFirst().split(separator: ";", omittingEmptySubsequences: false) {
-            let s = p.trimmingSIPWhitespace()
-            let name: String, value: String?
-            if let eq = s.firstIndex(of: "=") {
-                name = s[..<eq].trimmingSIPWhitespace()
-                value = s[s.index(after: eq)...].trimmingSIPWhitespace()
-            } else {
-                name = s; value = nil
-            }
-            guard !name.isEmpty, name.allSatisfy(SIPParser.isTokenCharacter), value.map({ !$0.isEmpty }) ?? true else { return nil }
-            params.append((name, value))
-        }
+        guard let params = headerParameters(trimmedRest.dropFirst()) else { return nil }
         parameters = params
     }
 
@@ -294,19 +282,7 @@ public struct Via: Equatable, Sendable {
         host = h
         port = p
         if s.contains(";") {
-            var list: [(name: String, value: String?)] = []
-            for p in params.split(separator: ";", omittingEmptySubsequences: false) {
-                let s = p.trimmingSIPWhitespace()
-                let name: String, value: String?
-                if let eq = s.firstIndex(of: "=") {
-                    name = s[..<eq].trimmingSIPWhitespace()
-                    value = s[s.index(after: eq)...].trimmingSIPWhitespace()
-                } else {
-                    name = s; value = nil
-                }
-                guard !name.isEmpty, name.allSatisfy(SIPParser.isTokenCharacter), value.map({ !$0.isEmpty }) ?? true else { return nil }
-                list.append((name, value))
-            }
+            guard let list = headerParameters(params) else { return nil }
             parameters = list
         } else {
             parameters = []
@@ -351,4 +327,24 @@ extension Substring {
         }
         return nil
     }
+}
+
+/// Parses `name[=value];name[=value]…` (the part after a header value's first `;`, RFC 3261
+/// §25.1 generic-param), with optional whitespace around `;` and `=`. Nil when a name is not a
+/// token, a name is empty (`;;`), or a value after `=` is empty.
+func headerParameters<S: StringProtocol>(_ text: S) -> [(name: String, value: String?)]? {
+    var list: [(name: String, value: String?)] = []
+    for p in text.split(separator: ";", omittingEmptySubsequences: false) {
+        let s = p.trimmingSIPWhitespace()
+        let name: String, value: String?
+        if let eq = s.firstIndex(of: "=") {
+            name = s[..<eq].trimmingSIPWhitespace()
+            value = s[s.index(after: eq)...].trimmingSIPWhitespace()
+        } else {
+            name = s; value = nil
+        }
+        guard !name.isEmpty, name.allSatisfy(SIPParser.isTokenCharacter), value.map({ !$0.isEmpty }) ?? true else { return nil }
+        list.append((name, value))
+    }
+    return list
 }

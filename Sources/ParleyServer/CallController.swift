@@ -145,7 +145,7 @@ final class CallController: @unchecked Sendable {
         }
         logger.warning("answered malformed SIP request with 400", metadata: ["from": "\(source)", "error": "\(error)"])
         var r = SIPResponses.response(to: head, status: 400, reason: "Bad Request", toTag: SIPResponses.randomToken(10))
-        r.append("Warning", "399 parley \"\(error.description.replacingOccurrences(of: "\"", with: "'"))\"")
+        r.appendWarning(399, error.description)
         send(r, source)
     }
 
@@ -171,13 +171,13 @@ final class CallController: @unchecked Sendable {
 
         if let ip = source.address.ipAddress, !config.sip.trusted.contains(where: { $0.contains(ip) }) {
             var r = SIPResponses.response(to: invite, status: 403, reason: "Forbidden", toTag: SIPResponses.randomToken(10))
-            r.append("Warning", "399 parley \"\(ip) is not a trusted network\"")
+            r.appendWarning(399, "\(ip) is not a trusted network")
             return refuse(invite, from: source, response: r, log: "INVITE from untrusted \(ip)")
         }
         if draining {
             var r = SIPResponses.response(to: invite, status: 503, reason: "Service Unavailable", toTag: SIPResponses.randomToken(10))
             r.append("Retry-After", "60")
-            r.append("Warning", "399 parley \"shutting down\"")
+            r.appendWarning(399, "shutting down")
             return refuse(invite, from: source, response: r, log: "shutting down")
         }
         if let mf = invite["Max-Forwards"], let n = Int(mf), n <= 0 {
@@ -196,7 +196,7 @@ final class CallController: @unchecked Sendable {
             let inUse = calls.values.filter { $0.tenant == tenant.name && $0.state != .ended }.count
             if inUse >= limit {
                 var r = SIPResponses.response(to: invite, status: 503, reason: "Service Unavailable", toTag: SIPResponses.randomToken(10))
-                r.append("Warning", "399 parley \"tenant \(tenant.name): concurrent call licence of \(limit) reached\"")
+                r.appendWarning(399, "tenant \(tenant.name): concurrent call licence of \(limit) reached")
                 r.append("Retry-After", "30")
                 return refuse(invite, from: source, response: r, log: "tenant \(tenant.name) at its concurrent call licence (\(inUse)/\(limit))")
             }
@@ -255,23 +255,16 @@ final class CallController: @unchecked Sendable {
             // Probe the offer before taking a port, so a refusal costs nothing.
             negotiated = try answerer.answer(offer: offer, localAddress: config.rtp.advertise, localPort: 9, sessionID: sessionID).negotiated
         } catch {
-            let warning = "305 parley \"\(error)\""
-            var r = SIPResponses.response(to: call.invite, status: 488, reason: "Not Acceptable Here", toTag: call.localTag)
-            r.append("Warning", warning)
-            return finishRefused(call, r, log: "\(error)")
+            return notAcceptable(call, "\(error)", log: "\(error)")
         }
         guard let remote = try? SocketAddress(ipAddress: negotiated.remoteAddress, port: negotiated.remotePort) else {
-            var r = SIPResponses.response(to: call.invite, status: 488, reason: "Not Acceptable Here", toTag: call.localTag)
-            r.append("Warning", "305 parley \"connection address must be an IP address\"")
-            return finishRefused(call, r, log: "c= is not an IP address: \(negotiated.remoteAddress)")
+            return notAcceptable(call, "connection address must be an IP address", log: "c= is not an IP address: \(negotiated.remoteAddress)")
         }
         let parameters: LegParameters
         do {
             parameters = try legParameters(for: negotiated, remote: remote)
         } catch {
-            var r = SIPResponses.response(to: call.invite, status: 488, reason: "Not Acceptable Here", toTag: call.localTag)
-            r.append("Warning", "305 parley \"\(error)\"")
-            return finishRefused(call, r, log: "\(error)")
+            return notAcceptable(call, "\(error)", log: "\(error)")
         }
         openLeg(for: call, parameters: parameters) { leg in
             self.sendAnswer(call, leg: leg, offer: offer, sessionID: sessionID)
@@ -301,7 +294,7 @@ final class CallController: @unchecked Sendable {
             switch result {
             case let .failure(error):
                 var r = SIPResponses.response(to: call.invite, status: 503, reason: "Service Unavailable", toTag: call.localTag)
-                r.append("Warning", "399 parley \"\(error)\"")
+                r.appendWarning(399, "\(error)")
                 r.append("Retry-After", "5")
                 self.finishRefused(call, r, log: "\(error)")
             case let .success(leg):
@@ -475,7 +468,7 @@ final class CallController: @unchecked Sendable {
         if !invite.body.isEmpty {
             guard let offer = try? SessionDescription.parse(invite.bodyText), let m = offer.media.first(where: { $0.type == "audio" && $0.port != 0 }) else {
                 var r = SIPResponses.response(to: invite, status: 488, reason: "Not Acceptable Here", toTag: call.localTag)
-                r.append("Warning", "399 parley \"malformed or audio-less SDP in re-INVITE\"")
+                r.appendWarning(399, "malformed or audio-less SDP in re-INVITE")
                 call.lastReinvite = (cseq, r)
                 return send(r, source)
             }
@@ -549,7 +542,7 @@ final class CallController: @unchecked Sendable {
         }
         guard update.body.isEmpty else {
             var r = SIPResponses.response(to: update, status: 488, reason: "Not Acceptable Here", toTag: call.localTag)
-            r.append("Warning", "399 parley \"UPDATE with SDP is not supported; use re-INVITE\"")
+            r.appendWarning(399, "UPDATE with SDP is not supported; use re-INVITE")
             return send(r, source)
         }
         var r = SIPResponses.response(to: update, status: 200, reason: "OK", toTag: call.localTag)
@@ -584,7 +577,7 @@ final class CallController: @unchecked Sendable {
         }
         guard let d = digit, let key = TelephoneEvent.event(forDigit: d).flatMap(TelephoneEvent.digit(forEvent:)) else {
             var r = SIPResponses.response(to: info, status: 400, reason: "Bad Request", toTag: call.localTag)
-            r.append("Warning", "399 parley \"no DTMF key in the INFO body\"")
+            r.appendWarning(399, "no DTMF key in the INFO body")
             return send(r, source)
         }
         send(SIPResponses.response(to: info, status: 200, reason: "OK", toTag: call.localTag), source)
@@ -613,7 +606,7 @@ final class CallController: @unchecked Sendable {
 
     private func refuse(_ invite: SIPMessage, from source: SIPPeer, status: Int, reason: String, warning: String? = nil, log: String) {
         var r = SIPResponses.response(to: invite, status: status, reason: reason, toTag: SIPResponses.randomToken(10))
-        if let warning { r.append("Warning", "399 parley \"\(warning.replacingOccurrences(of: "\"", with: "'"))\"") }
+        if let warning { r.appendWarning(399, warning) }
         refuse(invite, from: source, response: r, log: log)
     }
 
@@ -625,6 +618,13 @@ final class CallController: @unchecked Sendable {
         events.emit(CallEvent("call.refused", callID: callID, [
             ("status", .int(response.status ?? 0)), ("reason", .string(log)),
         ]))
+    }
+
+    /// 488 with a 305 Warning (RFC 3261 §20.43: incompatible media) for an offer we cannot take.
+    private func notAcceptable(_ call: Call, _ warning: String, log: String) {
+        var r = SIPResponses.response(to: call.invite, status: 488, reason: "Not Acceptable Here", toTag: call.localTag)
+        r.appendWarning(305, warning)
+        finishRefused(call, r, log: log)
     }
 
     private func finishRefused(_ call: Call, _ response: SIPMessage, log: String) {

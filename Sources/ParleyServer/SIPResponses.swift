@@ -1,3 +1,4 @@
+import Foundation
 import ParleySIP
 
 /// Builds responses and requests as a UAS (RFC 3261 §8.2.6).
@@ -29,4 +30,13 @@ enum SIPResponses {
 
     /// RFC 3261 §8.1.1.7 magic cookie.
     static func newBranch() -> String { "z9hG4bK" + randomToken(20) }
+}
+
+extension SIPMessage {
+    /// Appends `Warning: <code> parley "<text>"` (RFC 3261 §20.43). Quotes in the text, which
+    /// often quotes an error description, become apostrophes so the header stays well formed.
+    mutating func appendWarning(_ code: Int, _ text: String) {
+        let safe = text.replacingOccurrences(of: "\\", with: "/").replacingOccurrences(of: "\"", with: "'")
+        append("Warning", "\(code) parley \"\(safe)\"")
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ParleyServer
+import ParleySIP
 
 @Suite("Configuration loading")
 struct ConfigTests {
@@ -76,5 +77,17 @@ struct EventLogTests {
         #expect(e.jsonLine == ##"{"ts":"2023-11-14T22:13:20.123Z","event":"dtmf","call_id":"a\"b","digit":"#","n":3,"name":"x\ny\u0001"}"##)
         let parsed = try JSONSerialization.jsonObject(with: Data(e.jsonLine.utf8)) as? [String: Any]
         #expect(parsed?["name"] as? String == "x\ny\u{1}")
+    }
+}
+
+@Suite("Warning headers")
+struct WarningHeaderTests {
+    @Test("text with quotes and backslashes still gives one well-formed quoted string")
+    func escaping() throws {
+        var m = SIPMessage(startLine: .response(status: 488, reason: "Not Acceptable Here"))
+        m.appendWarning(305, #"no common codec (offered "G729", \x)"#)
+        #expect(m["Warning"] == #"305 parley "no common codec (offered 'G729', /x)""#)
+        let text = try #require(m["Warning"])
+        #expect(text.filter { $0 == "\"" }.count == 2)
     }
 }
