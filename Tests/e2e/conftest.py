@@ -9,6 +9,7 @@ Run from the repository root:  /usr/bin/python3 -m pytest -q Tests/e2e
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -269,6 +270,17 @@ def start_server(parley_bin: Path, tmp_path: Path, prompts: Path, numbers: dict[
                 f"{READY_TIMEOUT_S:.0f} s{server.describe()}", pytrace=False)
 
 
+@contextlib.contextmanager
+def running_server(parley_bin: Path, tmp_path: Path, prompts: Path, **options):
+    """Starts the server (options as for `start_server`), yields it, stops it afterwards and
+    fails the test when it crashed, was killed, or did not stop on SIGTERM."""
+    server = start_server(parley_bin, tmp_path, prompts, **options)
+    yield server
+    problem = stop_server(server)
+    if problem:
+        pytest.fail(problem + server.describe(), pytrace=False)
+
+
 def stop_server(server: ParleyServer) -> str | None:
     """Stop the server; returns a problem description, or None if all is well."""
     proc = server.proc
@@ -299,11 +311,8 @@ def _signame(num: int) -> str:
 @pytest.fixture
 def parley_server(parley_bin, prompts_dir, tmp_path):
     """The server with the contract's config (number 100 plays welcome)."""
-    server = start_server(parley_bin, tmp_path, prompts_dir)
-    yield server
-    problem = stop_server(server)
-    if problem:
-        pytest.fail(problem + server.describe(), pytrace=False)
+    with running_server(parley_bin, tmp_path, prompts_dir) as server:
+        yield server
 
 
 RINGING_NUMBER = "101"
@@ -313,12 +322,9 @@ RINGING_NUMBER = "101"
 def parley_server_ringing(parley_bin, prompts_dir, tmp_path):
     """Also number 101, which rings 5 s before answering (`answer_after`: a key of the
     server's config beyond the e2e contract, used only here for CANCEL)."""
-    server = start_server(parley_bin, tmp_path, prompts_dir,
-                          numbers={**DEFAULT_NUMBERS, RINGING_NUMBER: "{ play: welcome, answer_after: 5s }"})
-    yield server
-    problem = stop_server(server)
-    if problem:
-        pytest.fail(problem + server.describe(), pytrace=False)
+    with running_server(parley_bin, tmp_path, prompts_dir,
+                        numbers={**DEFAULT_NUMBERS, RINGING_NUMBER: "{ play: welcome, answer_after: 5s }"}) as server:
+        yield server
 
 
 # ---------------------------------------------------------------------------

@@ -8,29 +8,19 @@ import pytest
 
 import rtp
 import sipua
-from conftest import start_server, stop_server
-
-
-def server_with(parley_bin, prompts_dir, tmp_path, sip_extra):
-    return start_server(parley_bin, tmp_path, prompts_dir, sip_extra=sip_extra)
+from conftest import running_server
 
 
 @pytest.fixture
 def untrusted_server(parley_bin, prompts_dir, tmp_path):
-    s = server_with(parley_bin, prompts_dir, tmp_path, "  trusted: [\"10.0.0.0/8\", \"2001:db8::/32\"]\n")
-    yield s
-    problem = stop_server(s)
-    if problem:
-        pytest.fail(problem + s.describe(), pytrace=False)
+    with running_server(parley_bin, tmp_path, prompts_dir, sip_extra="  trusted: [\"10.0.0.0/8\", \"2001:db8::/32\"]\n") as server:
+        yield server
 
 
 @pytest.fixture
 def throttled_server(parley_bin, prompts_dir, tmp_path):
-    s = server_with(parley_bin, prompts_dir, tmp_path, "  rate_limit: { requests_per_second: 5, burst: 10 }\n")
-    yield s
-    problem = stop_server(s)
-    if problem:
-        pytest.fail(problem + s.describe(), pytrace=False)
+    with running_server(parley_bin, tmp_path, prompts_dir, sip_extra="  rate_limit: { requests_per_second: 5, burst: 10 }\n") as server:
+        yield server
 
 
 def test_invite_from_an_untrusted_network_gets_403(untrusted_server):

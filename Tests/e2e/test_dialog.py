@@ -9,7 +9,7 @@ import pytest
 
 import rtp
 import sipua
-from conftest import MEDIA_TIMEOUT_S, start_server, stop_server
+from conftest import MEDIA_TIMEOUT_S, running_server
 
 
 def events_for(server, call_id, name=None):
@@ -102,11 +102,8 @@ def test_hold_suspends_the_media_timeout_and_resume_restarts_it(parley_server):
 
 @pytest.fixture
 def licensed_server(parley_bin, prompts_dir, tmp_path):
-    server = start_server(parley_bin, tmp_path, prompts_dir, tenant_extra="    licenses: { concurrent_calls: 1 }\n")
-    yield server
-    problem = stop_server(server)
-    if problem:
-        pytest.fail(problem + server.describe(), pytrace=False)
+    with running_server(parley_bin, tmp_path, prompts_dir, tenant_extra="    licenses: { concurrent_calls: 1 }\n") as server:
+        yield server
 
 
 def test_concurrent_call_licence_is_enforced_in_real_time(licensed_server):
@@ -174,11 +171,8 @@ def test_an_ack_without_the_answer_ends_the_call(parley_server):
 
 @pytest.fixture
 def timer_server(parley_bin, prompts_dir, tmp_path):
-    server = start_server(parley_bin, tmp_path, prompts_dir, sip_extra="  min_session_expires: 3s\n")
-    yield server
-    problem = stop_server(server)
-    if problem:
-        pytest.fail(problem + server.describe(), pytrace=False)
+    with running_server(parley_bin, tmp_path, prompts_dir, sip_extra="  min_session_expires: 3s\n") as server:
+        yield server
 
 
 def test_session_timer_short_interval_422_refresh_and_expiry(timer_server):

@@ -7,16 +7,13 @@ import time
 
 import pytest
 
-from conftest import free_udp_port, start_server, stop_server
+from conftest import free_udp_port, running_server
 
 
 @pytest.fixture
 def tcp_server(parley_bin, prompts_dir, tmp_path):
-    server = start_server(parley_bin, tmp_path, prompts_dir, tcp=True)
-    yield server
-    problem = stop_server(server)
-    if problem:
-        pytest.fail(problem + server.describe(), pytrace=False)
+    with running_server(parley_bin, tmp_path, prompts_dir, tcp=True) as server:
+        yield server
 
 
 def options(n: int, port: int, content_length: bool = True) -> bytes:
