@@ -224,3 +224,31 @@ def test_session_timer_short_interval_422_refresh_and_expiry(timer_server):
         assert time.monotonic() - t0 >= 3.0
     ended = server.wait_event(lambda e: e.get("event") == "call.ended" and e.get("call_id") == call.call_id, 2.0)
     assert ended is not None and ended.get("cause") == "session-expired", ended
+
+
+def test_malformed_in_dialog_requests_are_refused_and_the_call_goes_on(parley_server):
+    """An INFO without a key gets 400, an UPDATE with SDP 488, a re-INVITE with broken SDP 488
+    with a Warning; the call is still up afterwards and ends normally."""
+    with sipua.SipUA(parley_server.sip_port) as ua, rtp.RtpListener() as listener:
+        call = ua.invite("100", sipua.make_sdp(listener.port), timeout=5.0)
+        assert call.final is not None and call.final.status == 200
+        call.ack()
+
+        def in_dialog(method, body, ctype):
+            call.cseq += 1
+            ua.send_raw(ua.request(method, call.remote_target(), call.call_id, call.cseq, call.from_tag,
+                                   to_tag=call.to_tag, to_uri=call.uri, body=body, content_type=ctype))
+            return ua.wait_final(call.call_id, method, 3.0)
+
+        r = in_dialog("INFO", "Duration=160\r\n", "application/dtmf-relay")
+        assert r is not None and r.status == 400 and r.get("warning"), r
+        r = in_dialog("UPDATE", sipua.make_sdp(listener.port), "application/sdp")
+        assert r is not None and r.status == 488, r
+        r = in_dialog("INVITE", "v=0\r\nm=audio x RTP/AVP 0\r\n", "application/sdp")
+        assert r is not None and r.status == 488 and r.get("warning"), r
+        n = listener.count()
+        time.sleep(0.4)
+        assert listener.count() > n + 10, "media stopped after the refused requests"
+        assert call.bye().status == 200
+    ended = parley_server.wait_event(lambda e: e.get("event") == "call.ended" and e.get("call_id") == call.call_id, 3.0)
+    assert ended is not None and ended.get("cause") == "bye", ended
