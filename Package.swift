@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
     ],
     targets: [
         // System libraries, linked through pkg-config; Debian packages named as providers.
@@ -53,6 +54,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
+            // Digest authentication: MD5, SHA-256 and HMAC for the nonces.
+            .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: nioSwift5),
         .executableTarget(name: "parley", dependencies: [
             "ParleyServer",

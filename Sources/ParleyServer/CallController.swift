@@ -76,6 +76,8 @@ final class CallController: @unchecked Sendable {
     /// Requests dropped for exceeding the per-source rate.
     private(set) var rateLimitedCount = 0
     private var lastRateLimitLog: Int64 = 0
+    /// Trusted networks and digest authentication (DigestAuthenticator.swift).
+    lazy var authenticator = DigestAuthenticator(config: config, logger: logger)
 
     init(loop: EventLoop, config: ParleyConfig, media: MediaEngine, prompts: PromptCache, events: EventLog,
          logger: Logger, localHost: String, localPort: Int) {
@@ -169,10 +171,8 @@ final class CallController: @unchecked Sendable {
             return refuse(invite, from: source, status: 491, reason: "Request Pending", log: "re-INVITE while the call is being set up")
         }
 
-        if let ip = source.address.ipAddress, !config.sip.trusted.contains(where: { $0.contains(ip) }) {
-            var r = SIPResponses.response(to: invite, status: 403, reason: "Forbidden", toTag: SIPResponses.randomToken(10))
-            r.appendWarning(399, "\(ip) is not a trusted network")
-            return refuse(invite, from: source, response: r, log: "INVITE from untrusted \(ip)")
+        if case let .refuse(r, why) = authenticator.admit(invite, from: source) {
+            return refuse(invite, from: source, response: r, log: why)
         }
         if draining {
             var r = SIPResponses.response(to: invite, status: 503, reason: "Service Unavailable", toTag: SIPResponses.randomToken(10))

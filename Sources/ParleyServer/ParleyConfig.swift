@@ -25,6 +25,8 @@ public struct ParleyConfig: Sendable, Equatable {
         public var burst: Int = 200
         /// Our Min-SE for session timers, in seconds (RFC 4028 §5: 90 or more on real networks).
         public var minSessionExpires: Int = 90
+        /// Digest authentication for sources outside `trusted` (or all); nil: none.
+        public var auth: Auth?
     }
 
     public struct RTP: Sendable, Equatable {
@@ -96,7 +98,7 @@ extension ParleyConfig {
         var listen: [ListenAddress] = []
         var sipSettings = SIP(listen: [])
         if let sipNode = r.field(top, "sip") {
-            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit", "min_session_expires"])
+            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit", "min_session_expires", "auth"])
             if let t = r.field(sip, "trusted") {
                 let texts = try r.strings(t)
                 sipSettings.trusted = try texts.enumerated().map { i, text in
@@ -200,6 +202,7 @@ extension ParleyConfig {
         }
         guard !tenants.isEmpty else { throw r.error(tenantsNode, "needs at least one tenant") }
         sipSettings.listen = listen
+        if let s = r.field(top, "sip"), let a = r.field(try r.mapping(s), "auth") { sipSettings.auth = try parseAuth(r, a, tenants: tenants) }
         var config = ParleyConfig(file: file, sip: sipSettings, rtp: rtp, prompts: prompts, tenants: tenants)
         if let v = r.field(top, "shutdown_grace") { config.shutdownGraceMilliseconds = try r.duration(v) }
         return config
