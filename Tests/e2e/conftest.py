@@ -348,7 +348,7 @@ class SippResult:
 
 
 class Sipp:
-    """Runs one SIPp UAC scenario (one call, -m 1) against the server."""
+    """Runs one SIPp UAC scenario (one call, -m 1, unless `calls` says more) against the server."""
 
     def __init__(self, sipp_bin: str, server: ParleyServer, workdir: Path):
         self.sipp_bin = sipp_bin
@@ -357,7 +357,7 @@ class Sipp:
 
     def run(self, scenario: str | Path, service: str = "100", media_port: int | None = None,
             keys: dict | None = None, extra: list[str] | None = None, timeout: float = 30.0,
-            files: list[Path] | None = None) -> SippResult:
+            files: list[Path] | None = None, calls: int = 1, concurrent: int = 1) -> SippResult:
         """`scenario` is a file name under Tests/e2e/sipp (or a path). It is copied into a
         fresh directory together with `files`, so relative pcap names resolve there."""
         src = Path(scenario)
@@ -371,7 +371,7 @@ class Sipp:
         if media_port is None:
             media_port = free_port_block(3, step=2, lo=40000, hi=60000)
         cmd = [self.sipp_bin, f"127.0.0.1:{self.server.sip_port}",
-               "-sf", src.name, "-s", service, "-m", "1", "-l", "1",
+               "-sf", src.name, "-s", service, "-m", str(calls), "-l", str(concurrent),
                "-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", str(free_udp_port()),
                "-mp", str(media_port), "-cp", str(free_udp_port()),
                "-nostdin", "-trace_err", "-error_file", "errors.log",
