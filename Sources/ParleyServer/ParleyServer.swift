@@ -53,6 +53,8 @@ public final class ParleyServer: @unchecked Sendable {
                 switch listen.transport {
                 case .udp:
                     let ch = try await DatagramBootstrap(group: sipLoop)
+                        // NIO reads 2048 bytes per datagram by default; SIP over UDP may use up to 64 KiB.
+                        .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
                         .channelInitializer { ch in ch.pipeline.addHandler(SIPUDPHandler(controller: controller)) }
                         .bind(host: listen.host, port: listen.port).get()
                     if udpChannel == nil { udpChannel = ch }
