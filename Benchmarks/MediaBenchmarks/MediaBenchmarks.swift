@@ -153,6 +153,7 @@ let benchmarks: @Sendable () -> Void = {
     registerDTMFBenchmarks()
     registerResamplerBenchmarks()
     registerSIPBenchmarks()
+    registerDigestBenchmarks()
     registerRTCPBenchmarks()
     registerJitterBufferBenchmarks()
 }
