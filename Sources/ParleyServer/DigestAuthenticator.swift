@@ -70,7 +70,7 @@ final class DigestAuthenticator {
             return .refuse(challenge(invite, auth: auth, nonces: nonces, now: now, stale: false), why: "challenged \(from)")
         }
         let user = credentials.username
-        let who = "user '\(user.prefix(64))' from \(from)"
+        let who = "user '\(DigestAuthenticator.printable(user))' from \(from)"
         let nonceState = nonces.check(credentials.nonce, algorithm: credentials.algorithm, now: now)
         if nonceState == .invalid {
             // Not ours (forged, or from before a restart): a fresh challenge, as for no credentials.
@@ -101,7 +101,7 @@ final class DigestAuthenticator {
            !account.tenants.contains(tenant.name) {
             return forbidden(invite, "\(who) may not call tenant \(tenant.name)")
         }
-        logger.info("INVITE authenticated", metadata: ["user": "\(user)", "from": "\(source)", "algorithm": "\(credentials.algorithm.rawValue)"])
+        logger.info("INVITE authenticated", metadata: ["user": "\(DigestAuthenticator.printable(user))", "from": "\(source)", "algorithm": "\(credentials.algorithm.rawValue)"])
         return .admit(user: user)
     }
 
@@ -130,6 +130,11 @@ final class DigestAuthenticator {
             if nonceCounts.count >= DigestAuthenticator.maxTrackedNonces { nonceCounts.removeAll(keepingCapacity: true) }
         }
         nonceCounts[nonce] = (nc, nonces.expiry(of: nonce) ?? now)
+    }
+
+    /// A name from the network as it may appear in a log line: printable ASCII, at most 64.
+    static func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.prefix(64).map { (0x20...0x7E).contains($0.value) ? $0 : "?" }))
     }
 
     /// The digest-uri names the Request-URI (RFC 7616 §3.4.6): equal as text, or as SIP URIs

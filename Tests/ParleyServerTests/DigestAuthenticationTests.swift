@@ -32,7 +32,7 @@ struct DigestAuthenticationTests {
         #expect(!DigestResponse.verify(c, method: "POST", password: "Circle Of Life", using: hasher))
     }
 
-    @Test("SHA-256 of the empty string and MD5 of "abc" (FIPS 180-4, RFC 1321 test suite)")
+    @Test("SHA-256 of the empty string and MD5 of 'abc' (FIPS 180-4, RFC 1321 test suite)")
     func hashes() {
         #expect(hasher.hexDigest(.sha256, "") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(hasher.hexDigest(.md5, "abc") == "900150983cd24fb0d6963f7d28e17f72")
@@ -154,6 +154,8 @@ struct DigestAuthenticationTests {
         var forged = c
         forged.nonce = String(repeating: "0", count: DigestNonces.length)
         #expect(challenges(auth.admit(invite(authorization: [answer(forged)]), from: untrusted)).count == 2)
+        #expect(DigestAuthenticator.printable("ali\r\nce\u{7}ü") == "ali??ce??")
+        #expect(DigestAuthenticator.printable(String(repeating: "x", count: 500)).count == 64)
         // Garbage gets 403, not a crash.
         for bad in ["Digest", "Digest username=\"" + String(repeating: "x", count: 100_000), "Basic abc", "\u{0}\u{1}"] {
             #expect(status(auth.admit(invite(authorization: [bad]), from: untrusted)) == 403)
