@@ -195,3 +195,19 @@ def test_oversized_and_endless_messages_do_not_grow_memory(server):
     grown = rss_kib(server.proc.pid) - before
     assert grown < 40 * 1024, f"resident memory grew by {grown} KiB"
     print(f"RSS before {before} KiB, after {before + grown} KiB")
+
+
+@pytest.mark.xfail(strict=True, reason="merged-request (loop) detection, RFC 3261 §8.2.2.2, is not implemented yet: "
+                                       "the copy is taken for a retransmission; remove this mark when it is")
+def test_a_merged_invite_arriving_by_another_path_gets_482(server):
+    """The same INVITE (From tag, Call-ID, CSeq) arriving again with another Via branch while
+    the first is in progress has come by a second path (a fork or a loop): 482 Loop Detected."""
+    with sipua.SipUA(server.sip_port) as ua:
+        sdp = sipua.make_sdp(40000)
+        first = request(ua, "INVITE", "merged", branch="z9hG4bKpath1", body=sdp)
+        ua.send_raw(first)
+        r = final(ua, "merged")
+        assert r is not None and r.status == 200, r
+        ua.send_raw(first.replace("z9hG4bKpath1", "z9hG4bKpath2"))
+        r2 = ua.wait_for(lambda m: m.is_response and m.status >= 200 and "z9hG4bKpath2" in (m.get("via") or ""), 2.0)
+        assert r2 is not None and r2.status == 482, r2 and r2.start_line
