@@ -100,6 +100,26 @@ struct DepositTests {
         #expect(try await store.counts(key).kept == 2)
     }
 
+    @Test("concurrent deposits into a mailbox with room for 3: exactly 3 stored, the rest refused as full, no orphan file")
+    func concurrentDeposits() async throws {
+        let f = StoreFixture(); defer { f.cleanUp() }
+        let store = try await f.openWithMailboxes(maxMessages: 3)
+        let key = StoreFixture.acme1001
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    do { _ = try await store.deposit(StoreFixture.tone(seconds: 0.5), into: key, envelope: StoreFixture.envelope()); return true }
+                    catch { return false }
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 }.count == 3)
+        #expect(try await store.counts(key).new == 3)
+        #expect(f.files(in: key).count == 3)
+        #expect(f.files(in: key).allSatisfy { !$0.hasPrefix(".tmp-") })
+    }
+
     @Test("recordings longer than max_message_seconds are refused, in memory and as written files; nothing is left behind")
     func oversized() async throws {
         let f = StoreFixture(); defer { f.cleanUp() }
