@@ -34,8 +34,13 @@ public final class SQLiteVoicemailStore: VoicemailStore {
     public static func open(dataDirectory: String, busyTimeout: TimeInterval = 5, lockout: LockoutPolicy = LockoutPolicy(),
                             pinCostLog2: Int = PINHash.defaultCostLog2, logger: Logger = Logger(label: "parley.store"),
                             stepObserver: (@Sendable (DepositStep) -> Void)? = nil) throws(StoreError) -> SQLiteVoicemailStore {
-        if mkdir(dataDirectory, 0o750) != 0 && errno != EEXIST {
-            throw AudioFiles.ioError(path: dataDirectory, operation: "mkdir", errno: errno)
+        // The data directory and its missing parents (`mkdir -p`).
+        var path = dataDirectory.hasPrefix("/") ? "" : "."
+        for part in dataDirectory.split(separator: "/") {
+            path += "/\(part)"
+            if mkdir(path, 0o750) != 0 && errno != EEXIST {
+                throw AudioFiles.ioError(path: path, operation: "mkdir", errno: errno)
+            }
         }
         let files = AudioFiles(dataDirectory: dataDirectory)
         try files.ensureDirectory(AudioFiles.root)

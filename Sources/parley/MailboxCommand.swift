@@ -24,7 +24,7 @@ struct MailboxCommand: AsyncParsableCommand {
         func run() async throws {
             let key = try StoreExit.key(tenant, number)
             let pinText = try pin.read()
-            let s = try store.open()
+            let s = try store.open(create: true)
             let mailbox = Mailbox(key: key, name: name, emails: email,
                                   options: MailboxOptions(attachAudio: attachAudio, deleteAfterEmail: deleteAfterEmail,
                                                           maxMessages: maxMessages, maxMessageSeconds: maxMessageSeconds))

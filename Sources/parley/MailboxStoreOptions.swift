@@ -23,8 +23,10 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the store (never reconciling: a server may be running on the same data).
-    /// Exits 2 on a configuration problem, 3 when the store cannot be opened.
-    func open(stepObserver: (@Sendable (DepositStep) -> Void)? = nil) throws -> SQLiteVoicemailStore {
+    /// Only commands that add something (`create`) may create a new store; the others
+    /// refuse a folder without one, so a mistyped path is not taken for an empty store.
+    /// Exits 2 on a configuration problem or a missing store, 3 when it cannot be opened.
+    func open(create: Bool = false, stepObserver: (@Sendable (DepositStep) -> Void)? = nil) throws -> SQLiteVoicemailStore {
         var directory = dataDir ?? ""
         var timeout = busyTimeout ?? 5
         if let config {
@@ -37,6 +39,10 @@ struct StoreOptions: ParsableArguments {
                 throw ExitCode(StoreExit.usage)
             }
         }
+        if !create && !FileManager.default.fileExists(atPath: "\(directory)/\(SQLiteVoicemailStore.databaseFileName)") {
+            StoreExit.complain("\(directory): no voicemail store here (\(SQLiteVoicemailStore.databaseFileName) is missing)")
+            throw ExitCode(StoreExit.usage)
+        }
         var logger = Logger(label: "parley.store")
         logger.logLevel = .warning
         do {
@@ -48,8 +54,8 @@ struct StoreOptions: ParsableArguments {
 }
 
 /// Exit codes of the store commands: 0 done; 1 refused (not found, exists, full, PIN
-/// policy, bad identifier); 2 usage or configuration; 3 storage unavailable (database
-/// locked, disk full, I/O error).
+/// policy, bad identifier); 2 configuration problem or no store in the data directory;
+/// 3 storage unavailable (database locked, disk full, I/O error); 64 bad command line.
 enum StoreExit {
     static let refused: Int32 = 1
     static let usage: Int32 = 2

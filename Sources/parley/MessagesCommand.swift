@@ -118,7 +118,7 @@ struct MessagesCommand: AsyncParsableCommand {
             // Test only: kill -9 ourselves at one stage of the deposit, so the crash tests
             // can check that every stage leaves a complete message or none.
             let crashStep = crashAfter.flatMap(DepositStep.init(rawValue:))
-            let s = try store.open(stepObserver: crashStep.map { target in
+            let s = try store.open(create: true, stepObserver: crashStep.map { target in
                 { @Sendable step in if step == target { kill(getpid(), SIGKILL) } }
             })
             let envelope = MessageEnvelope(callerNumber: callerNumber, callerName: callerName, receivedAt: Date(), urgent: urgent)

@@ -36,6 +36,9 @@ struct CLITests {
         #expect(r.status == 64 && r.stderr.contains("--pin"))
         r = try parley(["mailbox", "list", "acme"])
         #expect(r.status == 64 && r.stderr.contains("--data-dir"))
+        r = try parley(["mailbox", "list", "--data-dir", "\(f.directory)/typo"])
+        #expect(r.status == 2 && r.stderr.contains("no voicemail store here"))
+        #expect(!FileManager.default.fileExists(atPath: "\(f.directory)/typo"))
 
         r = try parley(data("mailbox", "list"))
         #expect(r.status == 0)
