@@ -34,9 +34,9 @@ extension AppDatabase {
             let rows = try Row.fetchAll(db, sql: "SELECT folder, urgent, count(*) AS n FROM message WHERE mailbox_id = ? GROUP BY folder, urgent", arguments: [id])
             var c = FolderCounts()
             for row in rows {
-                let n: Int = row["n"]
-                let urgent: Bool = row["urgent"]
-                switch Folder(rawValue: row["folder"] ?? "") {
+                let n = (try? row.decode(Int.self, forColumn: "n")) ?? 0
+                let urgent = (try? row.decode(Bool.self, forColumn: "urgent")) ?? false
+                switch Folder(rawValue: (try? row.decode(String.self, forColumn: "folder")) ?? "") {
                 case .new: c.new += n; if urgent { c.urgentNew += n }
                 case .old: c.old += n; if urgent { c.urgentOld += n }
                 case .saved: c.saved += n; if urgent { c.urgentSaved += n }
@@ -52,8 +52,10 @@ extension AppDatabase {
     public func messages(in folder: Folder, of key: MailboxKey) async throws(StoreError) -> [VoicemailMessage] {
         try await read { db in
             let id = try Self.mailboxID(db, key)
-            return try MessageRecord.fetchAll(db, sql: "SELECT * FROM message WHERE mailbox_id = ? AND folder = ? ORDER BY urgent DESC, received_at, id",
-                                              arguments: [id, folder.rawValue]).map { $0.message(in: key) }
+            // A row that does not decode (edited by hand against the schema's intent) is
+            // left out rather than making the whole folder unreadable for the caller.
+            return try Row.fetchAll(db, sql: "SELECT * FROM message WHERE mailbox_id = ? AND folder = ? ORDER BY urgent DESC, received_at, id",
+                                    arguments: [id, folder.rawValue]).compactMap { try? MessageRecord(row: $0).message(in: key) }
         }
     }
 

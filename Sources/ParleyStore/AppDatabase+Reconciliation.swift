@@ -16,10 +16,12 @@ extension AppDatabase {
     func audioReferences() async throws(StoreError) -> [AudioReference] {
         try await read { db in
             var refs = try Row.fetchAll(db, sql: "SELECT id, audio_path, damaged FROM message").map {
-                AudioReference(table: .message, rowKey: $0["id"], audioPath: $0["audio_path"], damaged: $0["damaged"])
+                AudioReference(table: .message, rowKey: try $0.decode(atIndex: 0), audioPath: try $0.decode(atIndex: 1),
+                               damaged: (try? $0.decode(Bool.self, atIndex: 2)) ?? true)
             }
             refs += try Row.fetchAll(db, sql: "SELECT mailbox_id, kind, audio_path, damaged FROM greeting").map {
-                AudioReference(table: .greeting, rowKey: "\($0["mailbox_id"] as Int64)/\($0["kind"] as String)", audioPath: $0["audio_path"], damaged: $0["damaged"])
+                AudioReference(table: .greeting, rowKey: "\(try $0.decode(Int64.self, atIndex: 0))/\(try $0.decode(String.self, atIndex: 1))",
+                               audioPath: try $0.decode(atIndex: 2), damaged: (try? $0.decode(Bool.self, atIndex: 3)) ?? true)
             }
             return refs
         }

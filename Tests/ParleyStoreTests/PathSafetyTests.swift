@@ -65,6 +65,22 @@ struct PathSafetyTests {
         #expect(store.audioFile("voicemail/acme/1001/x.wav") == "\(f.dataDirectory)/voicemail/acme/1001/x.wav")
     }
 
+    @Test("rows edited by hand with values of the wrong type are left out of listings; nothing traps")
+    func wrongTypesInRows() async throws {
+        let f = StoreFixture(); defer { f.cleanUp() }
+        let store = try await f.openWithMailboxes()
+        let key = StoreFixture.acme1001
+        let good = try await store.deposit(StoreFixture.tone(seconds: 1), into: key, envelope: StoreFixture.envelope())
+        let bad = try await store.deposit(StoreFixture.tone(seconds: 1), into: key, envelope: StoreFixture.envelope())
+        try await store.database.writer.write { db in
+            try db.execute(sql: "UPDATE message SET urgent = 'maybe', received_at = 'not a date', duration_ms = 'long' WHERE id = ?", arguments: [bad.id])
+        }
+        #expect(try await store.messages(in: .new, of: key).map(\.id) == [good.id])
+        #expect(try await store.counts(key).new == 2)
+        await #expect(throws: StoreError.self) { _ = try await store.message(bad.id, of: key) }
+        #expect(try await store.reconcile().flaggedDamaged.isEmpty)
+    }
+
     @Test("a row with a path that leaves the voicemail folder is flagged damaged at reconciliation, never opened")
     func hostileRowPath() async throws {
         let f = StoreFixture(); defer { f.cleanUp() }
