@@ -221,9 +221,8 @@ public final class SQLiteVoicemailStore: VoicemailStore {
 
     /// Sets a greeting from audio in memory.
     public func setGreeting(_ kind: GreetingKind, audio: PCMAudio, for key: MailboxKey, now: Date) async throws(StoreError) -> Greeting {
-        guard try await database.mailbox(key) != nil else { throw .mailboxNotFound(key) }
+        guard let options = try await database.mailbox(key)?.options else { throw .mailboxNotFound(key) }
         try files.ensureMailboxFolder(key)
-        let options = try await database.mailbox(key)?.options ?? MailboxOptions()
         let id = MessageID.make()
         let recording = AudioRecording(id: id, mailbox: key, temporaryPath: files.temporaryPath(key, id: id), maximumSeconds: options.maxMessageSeconds)
         try write(audio, to: recording)

@@ -42,6 +42,9 @@ public protocol VoicemailStore: Sendable {
     /// Deposits audio held in memory: `beginRecording` + write + `commitMessage`.
     func deposit(_ audio: PCMAudio, into key: MailboxKey, envelope: MessageEnvelope) async throws(StoreError) -> VoicemailMessage
 
+    /// One message of the mailbox (`.messageNotFound` when it is not this mailbox's).
+    func message(_ messageID: String, of key: MailboxKey) async throws(StoreError) -> VoicemailMessage
+
     /// Moves a message to another folder (`.deleted` = deleted, pending purge).
     func move(_ messageID: String, of key: MailboxKey, to folder: Folder) async throws(StoreError)
 
@@ -53,6 +56,9 @@ public protocol VoicemailStore: Sendable {
 
     /// Copies a message into another mailbox of the same tenant, as new.
     func forward(_ messageID: String, of key: MailboxKey, to target: MailboxKey, now: Date) async throws(StoreError) -> VoicemailMessage
+
+    /// Sets a greeting from audio in memory (replacing the one of that kind).
+    func setGreeting(_ kind: GreetingKind, audio: PCMAudio, for key: MailboxKey, now: Date) async throws(StoreError) -> Greeting
 
     /// The greeting of that kind, unless none is recorded or its file is damaged.
     func greeting(_ kind: GreetingKind, for key: MailboxKey) async throws(StoreError) -> Greeting?
