@@ -26,7 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // System libraries, linked through pkg-config; Debian packages named as providers.
@@ -57,11 +58,20 @@ let package = Package(
             // Digest authentication: MD5, SHA-256 and HMAC for the nonces.
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: nioSwift5),
+        // Voicemail storage: SQLite through GRDB (WAL, migrations), audio files beside it.
+        .target(name: "ParleyStore", dependencies: [
+            "ParleyDSP", "CSndFile",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strictSwift6),
         .executableTarget(name: "parley", dependencies: [
-            "ParleyServer",
+            "ParleyServer", "ParleyStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: nioSwift5),
+        // main.swift holds `@main`; with the subcommands in files of their own it must be
+        // parsed as a library file, not as top-level code.
+        ], swiftSettings: nioSwift5 + [.unsafeFlags(["-parse-as-library"])]),
 
         // Seeded randomness shared by the tests and the jitter-buffer evaluation.
         .target(name: "ParleyTestSupport", path: "Tests/Support"),
@@ -72,6 +82,7 @@ let package = Package(
         .testTarget(name: "ParleySIPTests", dependencies: ["ParleySIP", "ParleyFuzzChecks", "ParleyTestSupport"]),
         .testTarget(name: "ParleyMediaTests", dependencies: ["ParleyMedia", "ParleyDSP"], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyServerTests", dependencies: ["ParleyServer", "ParleySIP"], swiftSettings: nioSwift5),
+        .testTarget(name: "ParleyStoreTests", dependencies: ["ParleyStore", "ParleyDSP"]),
     ]
 )
 
@@ -86,7 +97,7 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
         .executableTarget(
             name: "MediaBenchmarks",
             dependencies: [
-                "ParleyDSP", "ParleyRTP", "ParleySIP", "CSpanDSP", "CSpeexDSP",
+                "ParleyDSP", "ParleyRTP", "ParleySIP", "ParleyStore", "CSpanDSP", "CSpeexDSP",
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -156,4 +156,5 @@ let benchmarks: @Sendable () -> Void = {
     registerDigestBenchmarks()
     registerRTCPBenchmarks()
     registerJitterBufferBenchmarks()
+    registerStoreBenchmarks()
 }

@@ -67,6 +67,7 @@ public struct ParleyConfig: Sendable, Equatable {
     public var tenants: [Tenant]
     /// On SIGTERM, how long calls in progress may go on before they are ended.
     public var shutdownGraceMilliseconds: Int64 = 30_000
+    public var storage = Storage(dataDirectory: "var")
 
     /// The tenant serving a Request-URI host (case-insensitive), if any.
     public func tenant(forHost host: String) -> Tenant? {
@@ -91,7 +92,7 @@ extension ParleyConfig {
     public static func parse(_ text: String, file: String) throws -> ParleyConfig {
         let r = YAMLReader(file: file)
         let root = try r.root(text)
-        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace"])
+        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace", "storage"])
         let baseDir = (file as NSString).deletingLastPathComponent
 
         // sip
@@ -205,6 +206,7 @@ extension ParleyConfig {
         if let s = r.field(top, "sip"), let a = r.field(try r.mapping(s), "auth") { sipSettings.auth = try parseAuth(r, a, tenants: tenants) }
         var config = ParleyConfig(file: file, sip: sipSettings, rtp: rtp, prompts: prompts, tenants: tenants)
         if let v = r.field(top, "shutdown_grace") { config.shutdownGraceMilliseconds = try r.duration(v) }
+        config.storage = try parseStorage(r, top, baseDir: baseDir)
         return config
     }
 
