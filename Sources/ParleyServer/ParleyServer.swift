@@ -36,6 +36,8 @@ public final class ParleyServer: @unchecked Sendable {
                 throw ConfigError(file: config.file, line: nil, key: usedBy, problem: "\(error)")
             }
         }
+        let library = PromptLibrary(config: config, system: prompts)
+        try library.preload(config, rates: rates)
         let events = try EventLog(path: eventsPath, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let media = MediaEngine(group: group, bindHost: config.rtp.bind, ports: PortAllocator(range: config.rtp.ports), logger: logger)
@@ -46,6 +48,7 @@ public final class ParleyServer: @unchecked Sendable {
         let localHost = first.host == "0.0.0.0" || first.host == "::" ? config.rtp.advertise : first.host
         let controller = CallController(loop: sipLoop, config: config, media: media, prompts: prompts, events: events,
                                         logger: logger, localHost: localHost, localPort: first.port)
+        controller.library = library
         var udpChannel: Channel?
         var channels: [Channel] = []
         do {
