@@ -44,7 +44,8 @@ public struct AutoAttendant: Sendable {
             prefix = []
             greet = true
             let keys = try await flow.playAndCollect(prompts, max: maxKeys(menu), timeout: menu.timeout,
-                                                     interDigitTimeout: menu.interDigitTimeout, terminator: "#",
+                                                     interDigitTimeout: menu.interDigitTimeout,
+                                                     terminator: menu.extensionDialing && menu.options["#"] == nil ? "#" : nil,
                                                      isComplete: { self.isComplete($0, in: menu) })
             var action: MenuAction?
             if keys.isEmpty {
