@@ -426,7 +426,7 @@ final class CallController: @unchecked Sendable {
         case let .play(name):
             do {
                 guard let leg = call.leg else { return }
-                leg.play(name, audio: try prompts.prompt(name, rate: leg.sendRate))
+                leg.play(name, audio: try library?.audio(name, tenant: call.tenant, rate: leg.sendRate) ?? prompts.prompt(name, rate: leg.sendRate))
             } catch {
                 call.logger.error("cannot play prompt: \(error)")
             }
@@ -599,7 +599,7 @@ final class CallController: @unchecked Sendable {
 
     private func mediaEvent(_ event: MediaEvent, callID: String) {
         guard let call = calls[callID], call.state != .ended else { return }
-        call.flow?.mediaEvent(event)
+        defer { call.flow?.mediaEvent(event) }
         switch event {
         case let .digit(digit, source):
             events.emit(CallEvent("dtmf", callID: callID, [("digit", .string(String(digit))), ("source", .string(source.rawValue))]))

@@ -164,11 +164,19 @@ extension ParleyConfig {
 }
 
 extension ParleyConfig {
-    /// Every prompt a tenant's menus may play, with the key that names it (system prompts the
-    /// attendant plays are listed under `tenants.NAME.menus`).
+    /// Every prompt a tenant's calls may play — numbers' prompts, menus' prompts and the
+    /// system prompts the attendant plays (listed under `tenants.NAME.menus`) — with the key
+    /// that names it. A tenant's own recording of a name counts (PromptLibrary).
     public var menuPrompts: [(tenant: String, prompt: String, usedBy: String)] {
         var out: [(String, String, String)] = []
-        for t in tenants where !t.attendant.menus.isEmpty {
+        for t in tenants {
+            for (number, n) in t.numbers.sorted(by: { $0.key < $1.key }) {
+                if case let .play(prompt) = n.target { out.append((t.name, prompt, "tenants.\(t.name).numbers.\(number)")) }
+            }
+            if t.numbers.values.contains(where: { if case .transfer = $0.target { return true } else { return false } }) {
+                for p in ["aa-transferring", "aa-transfer-failed", "goodbye"] { out.append((t.name, p, "tenants.\(t.name).numbers (system prompt)")) }
+            }
+            guard !t.attendant.menus.isEmpty else { continue }
             for (name, menu) in t.attendant.menus.sorted(by: { $0.key < $1.key }) {
                 let key = "tenants.\(t.name).menus.\(name)"
                 out.append((t.name, menu.greeting.open, "\(key).greeting"))

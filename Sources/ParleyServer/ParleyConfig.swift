@@ -251,9 +251,6 @@ extension ParleyConfig {
 extension ParleyConfig {
     /// One line per prompt the configuration names that cannot be played.
     public func missingPrompts() -> [String] {
-        let cache = PromptCache(directory: prompts)
-        return referencedPrompts.compactMap { prompt, usedBy in
-            do { _ = try cache.prompt(prompt); return nil } catch { return "\(file): \(usedBy): \(error)" }
-        } + PromptLibrary(config: self, system: cache).missing(self)
+        PromptLibrary(config: self, system: PromptCache(directory: prompts)).missing(self)
     }
 }

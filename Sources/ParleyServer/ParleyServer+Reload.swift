@@ -16,11 +16,6 @@ extension ParleyServer {
         do {
             loaded = try ParleyConfig.load(path: path)
             let prompts = PromptCache(directory: loaded.prompts)
-            for (name, usedBy) in loaded.referencedPrompts {
-                do { _ = try prompts.prompt(name) } catch {
-                    throw ConfigError(file: loaded.file, line: nil, key: usedBy, problem: "\(error)")
-                }
-            }
             library = PromptLibrary(config: loaded, system: prompts)
             try library.preload(loaded, rates: loaded.rtp.codecs.contains(.opus) ? PromptCache.rates : [8000])
         } catch {

@@ -31,11 +31,6 @@ public final class ParleyServer: @unchecked Sendable {
         let prompts = PromptCache(directory: config.prompts)
         // Every rate a leg may ask for is decoded now, so no call waits on file I/O.
         let rates = config.rtp.codecs.contains(.opus) ? PromptCache.rates : [8000]
-        for (name, usedBy) in config.referencedPrompts {
-            do { for rate in rates { _ = try prompts.prompt(name, rate: rate) } } catch {
-                throw ConfigError(file: config.file, line: nil, key: usedBy, problem: "\(error)")
-            }
-        }
         let library = PromptLibrary(config: config, system: prompts)
         try library.preload(config, rates: rates)
         let events = try EventLog(path: eventsPath, logger: logger)
