@@ -11,12 +11,14 @@ extension ParleyServer {
     @discardableResult
     public func reload(path: String) async -> Result<Void, ConfigError> {
         let controller = self.controller
+        let previous: PromptLibrary? = (try? await sipChannel.eventLoop.submit { controller.library }.get()) ?? nil
         let loaded: ParleyConfig
         let library: PromptLibrary
         do {
             loaded = try ParleyConfig.load(path: path)
-            let prompts = PromptCache(directory: loaded.prompts)
-            library = PromptLibrary(config: loaded, system: prompts)
+            let fresh = PromptCache(directory: loaded.prompts)
+            let prompts = previous.flatMap { $0.system.directory == fresh.directory ? $0.system : nil } ?? fresh
+            library = PromptLibrary(config: loaded, system: prompts, previous: previous)
             try library.preload(loaded, rates: loaded.rtp.codecs.contains(.opus) ? PromptCache.rates : [8000])
         } catch {
             let problem = (error as? ConfigError) ?? ConfigError(file: path, line: nil, key: "", problem: "\(error)")

@@ -8,15 +8,19 @@ import ParleyMedia
 ///
 /// Which names a tenant overrides is read once when the library is built (at start and on
 /// reload), so playing a prompt never looks at the disk for a file that is not there.
+/// A reload reuses the decoded audio of the library it replaces (same folders): new names and
+/// new tenant recordings are picked up; a WAV replaced under a name already loaded is heard
+/// after a restart.
 final class PromptLibrary: Sendable {
     let system: PromptCache
     private let overrides: [String: (cache: PromptCache, names: Set<String>)]
 
-    init(config: ParleyConfig, system: PromptCache) {
+    init(config: ParleyConfig, system: PromptCache, previous: PromptLibrary? = nil) {
         self.system = system
         var overrides: [String: (PromptCache, Set<String>)] = [:]
         for t in config.tenants {
-            overrides[t.name] = (PromptCache(directory: t.promptFolder), PromptLibrary.wavNames(in: t.promptFolder))
+            let reused = previous?.overrides[t.name].map(\.cache).flatMap { $0.directory == PromptCache(directory: t.promptFolder).directory ? $0 : nil }
+            overrides[t.name] = (reused ?? PromptCache(directory: t.promptFolder), PromptLibrary.wavNames(in: t.promptFolder))
         }
         self.overrides = overrides
     }
