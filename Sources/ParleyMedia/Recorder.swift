@@ -17,6 +17,7 @@ public final class Recorder: @unchecked Sendable {
     private let silenceMilliseconds: Int?
     private var silentMilliseconds = 0
     private var silenceReported = false
+    private var inSpeech = false
     private var failed = false
     private let onSilence: @Sendable () -> Void
     private let onFailure: @Sendable (String) -> Void
@@ -52,10 +53,17 @@ public final class Recorder: @unchecked Sendable {
             return
         }
         guard let limit = silenceMilliseconds, !silenceReported else { return }
+        let frameMilliseconds = frame.count * 1000 / rate
         if vad.process(frame) {
+            inSpeech = true
             silentMilliseconds = 0
         } else {
-            silentMilliseconds += frame.count * 1000 / rate
+            if inSpeech {
+                // The detector holds "speech" for its hangover after the talker stops: count it.
+                inSpeech = false
+                silentMilliseconds = vad.settings.hangoverFrames * frameMilliseconds
+            }
+            silentMilliseconds += frameMilliseconds
             if silentMilliseconds >= limit {
                 silenceReported = true
                 onSilence()

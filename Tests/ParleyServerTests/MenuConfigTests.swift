@@ -33,14 +33,7 @@ struct MenuConfigTests {
         """
     }
 
-    func error(_ text: String) -> String {
-        do {
-            _ = try ParleyConfig.parse(text, file: "p.yaml")
-            return "no error"
-        } catch {
-            return "\(error)"
-        }
-    }
+    func error(_ text: String) -> String { ConfigTests().error(text) }
 
     @Test("a menu, its options and its number parse into the attendant's snapshot")
     func valid() throws {

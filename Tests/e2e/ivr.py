@@ -192,24 +192,6 @@ class IvrCaller:
         return self.call.bye()
 
 
-def xcorr_scores(received: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Normalized cross-correlation of `reference` against every window of `received`
-    (the score array behind rtp.normalized_xcorr)."""
-    y = np.asarray(reference, dtype=np.float64)
-    x = np.asarray(received, dtype=np.float64)
-    if len(x) < len(y):
-        x = np.concatenate([x, np.zeros(len(y) - len(x))])
-    num = rtp._fft_xcorr(x, y)
-    csum = np.concatenate([[0.0], np.cumsum(x * x)])
-    ex = csum[len(y):] - csum[: len(x) - len(y) + 1]
-    ey = float(np.dot(y, y))
-    den = np.sqrt(np.maximum(ex, 0.0) * ey)
-    valid = den > 1e-9 * max(ey, 1.0)
-    score = np.zeros_like(num)
-    score[valid] = num[valid] / den[valid]
-    return score
-
-
 def heard_in_order(audio: np.ndarray, refs: list[tuple[str, np.ndarray]], head_s: float = 0.6,
                    threshold: float = 0.8) -> list[tuple[str, float, int]]:
     """For each reference in order, its first occurrence (the first window whose score
@@ -225,7 +207,7 @@ def heard_in_order(audio: np.ndarray, refs: list[tuple[str, np.ndarray]], head_s
         if len(segment) < len(head):
             out.append((name, 0.0, -1))
             continue
-        scores = xcorr_scores(segment, head)
+        scores = rtp.xcorr_scores(segment, head)
         above = np.nonzero(scores >= threshold)[0]
         if len(above) == 0:
             out.append((name, float(scores.max(initial=0.0)), -1))

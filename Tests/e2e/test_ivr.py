@@ -163,28 +163,12 @@ def test_pjsua2_walks_the_menu_and_hears_each_level(ivr_server, ivr_prompts, tmp
     """pjsua2 (PJSIP) dials the menu, sends RFC 4733 keys 1 and 2 and records what it hears;
     the recording holds the three greetings in order."""
     import pjsua2 as pj
-    from test_pjsua2 import Call, pump
+    from test_pjsua2 import Call, hang_up, pump, start_endpoint
     recording = tmp_path / "pjsua2-heard.wav"
     ep = pj.Endpoint()
     ep.libCreate()
     try:
-        cfg = pj.EpConfig()
-        cfg.uaConfig.threadCnt = 0
-        cfg.uaConfig.mainThreadOnly = True
-        cfg.logConfig.level = 1
-        cfg.logConfig.consoleLevel = 1
-        cfg.medConfig.hasIoqueue = True
-        cfg.medConfig.clockRate = 8000
-        cfg.medConfig.sndClockRate = 8000
-        ep.libInit(cfg)
-        tcfg = pj.TransportConfig()
-        tcfg.port = 0
-        tcfg.boundAddress = "127.0.0.1"
-        ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
-        ep.libStart()
-        ep.audDevManager().setNullDev()
-        for codec in ep.codecEnum2():
-            ep.codecSetPriority(codec.codecId, {"PCMU/8000/1": 255}.get(codec.codecId, 0))
+        start_endpoint(ep, clock_rate=8000)
         acfg = pj.AccountConfig()
         acfg.idUri = "sip:pjsua2@127.0.0.1"
         account = pj.Account()
@@ -202,10 +186,8 @@ def test_pjsua2_walks_the_menu_and_hears_each_level(ivr_server, ivr_prompts, tmp
         pump(ep, 2.0)
         call.getAudioMedia(-1).stopTransmit(recorder)
         del recorder
-        call.hangup(pj.CallOpParam())
-        pump(ep, 1.0, lambda: "DISCONNCTD" in call.states)
+        hang_up(ep, call, account)
         del call
-        account.shutdown()
     finally:
         ep.libDestroy()
     audio, rate = rtp.read_wav(recording)
