@@ -9,8 +9,9 @@ typealias BlindTransfer = (String, String, @escaping @Sendable (TransferResult) 
 
 extension CallController {
     /// "Now" for schedules. `PARLEY_TEST_NOW` (ISO 8601, e.g. `2026-10-25T07:30:00Z`) is a
-    /// test-only override: the wall clock then starts at that instant when the process starts
-    /// and runs on from there. Never set it in production.
+    /// test-only override: the wall clock then starts at that instant when the server starts
+    /// (`ParleyServer.start` reads it, and logs a warning) and runs on from there. Never set it
+    /// in production.
     static let wallClock: @Sendable () -> Date = {
         guard let text = ProcessInfo.processInfo.environment["PARLEY_TEST_NOW"],
               let start = ISO8601DateFormatter().date(from: text) else { return { Date() } }

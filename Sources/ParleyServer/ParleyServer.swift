@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -31,6 +32,10 @@ public final class ParleyServer: @unchecked Sendable {
         let prompts = PromptCache(directory: config.prompts)
         // Every rate a leg may ask for is decoded now, so no call waits on file I/O.
         let rates = config.rtp.codecs.contains(.opus) ? PromptCache.rates : [8000]
+        if ProcessInfo.processInfo.environment["PARLEY_TEST_NOW"] != nil {
+            _ = CallController.wallClock()
+            logger.warning("PARLEY_TEST_NOW is set: schedules run on a test clock, not the real time")
+        }
         let library = PromptLibrary(config: config, system: prompts)
         try library.preload(config, rates: rates)
         let events = try EventLog(path: eventsPath, logger: logger)

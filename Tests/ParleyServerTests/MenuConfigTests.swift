@@ -89,6 +89,13 @@ struct MenuConfigTests {
         #expect(error(base.replacingOccurrences(of: "retries: 2", with: "retires: 2")).hasPrefix("p.yaml:22: tenants.acme.menus.main.retires: unknown key"))
     }
 
+    @Test("a tenant's prompt folder: prompts/tenants/NAME by default, or its own (relative to the file)")
+    func promptFolder() throws {
+        let own = Self.config().replacingOccurrences(of: "    timezone: Europe/Brussels\n", with: "    timezone: Europe/Brussels\n    prompts: recordings/acme\n")
+        let c = try ParleyConfig.parse(own, file: "/etc/parley/p.yaml")
+        #expect(c.tenants.first?.promptFolder == "/etc/parley/recordings/acme")
+    }
+
     @Test("day lists: ranges, lists and wrapping ranges")
     func days() {
         #expect(ParleyConfig.parseDays("mon-fri") == [2, 3, 4, 5, 6])
