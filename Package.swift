@@ -3,7 +3,7 @@ import Foundation
 import PackageDescription
 
 // Layers (see ARCHITECTURE.md): lower targets never import higher ones.
-//   parley -> ParleyServer -> ParleySIP, ParleyMedia -> ParleyRTP, ParleyDSP -> C system libraries
+//   parley -> ParleyServer -> ParleyApps, ParleySIP, ParleyMedia -> ParleyRTP, ParleyDSP -> C system libraries
 // PARLEY_TARGET_CPU=x86-64-v3 (or another LLVM CPU name) builds for that CPU, e.g. with
 // AVX2 vectors for the DSP loops; unset, the toolchain's portable baseline is used.
 let targetCPU: [SwiftSetting] = ProcessInfo.processInfo.environment["PARLEY_TARGET_CPU"].map {
@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // Test only: TestClock, so flow tests advance time instead of sleeping.
+        .package(url: "https://github.com/pointfreeco/swift-clocks.git", from: "1.0.0"),
     ],
     targets: [
         // System libraries, linked through pkg-config; Debian packages named as providers.
@@ -48,9 +50,11 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: nioSwift5),
+        // The call-flow API and the apps (auto attendant, "say"): no NIO, no database.
+        .target(name: "ParleyApps", swiftSettings: strictSwift6),
         // SIP transport and call handling, configuration, event log: the composition root.
         .target(name: "ParleyServer", dependencies: [
-            "ParleySIP", "ParleyMedia", "ParleyDSP", "ParleyRTP",
+            "ParleySIP", "ParleyMedia", "ParleyDSP", "ParleyRTP", "ParleyApps",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -81,6 +85,7 @@ let package = Package(
         .target(name: "ParleyFuzzChecks", dependencies: ["ParleySIP", "ParleyRTP"], path: "Fuzz/ParleyFuzzChecks", swiftSettings: strictSwift6),
         .testTarget(name: "ParleySIPTests", dependencies: ["ParleySIP", "ParleyFuzzChecks", "ParleyTestSupport"]),
         .testTarget(name: "ParleyMediaTests", dependencies: ["ParleyMedia", "ParleyDSP"], swiftSettings: nioSwift5),
+        .testTarget(name: "ParleyAppsTests", dependencies: ["ParleyApps", .product(name: "Clocks", package: "swift-clocks")]),
         .testTarget(name: "ParleyServerTests", dependencies: ["ParleyServer", "ParleySIP"], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyStoreTests", dependencies: ["ParleyStore", "ParleyDSP"]),
     ]

@@ -84,6 +84,9 @@ public final class MediaLeg: @unchecked Sendable {
     private var expectingMedia = true
     private let clock: MediaClock
 
+    /// Sink for the caller's decoded audio (Recorder.swift); set and cleared on the loop.
+    var recorder: Recorder?
+
     private var pcmFrame: [Int16]
     private var codeFrame = [UInt8](repeating: 0, count: 1500)
 
@@ -346,7 +349,7 @@ public final class MediaLeg: @unchecked Sendable {
     private func playOutReceived(now: Int64) {
         let frame = jitterBuffer.get(nowMs: now)
         statistics.jitterBufferDelayMilliseconds = Int(jitterBuffer.statistics.currentDelayMs)
-        guard let detector else { return }
+        guard detector != nil || recorder != nil else { return }
         let count: Int
         switch frame {
         case let .normal(payload):
@@ -360,8 +363,16 @@ public final class MediaLeg: @unchecked Sendable {
             let samples = parameters.codec.receiveRate / 50
             count = decoded.withUnsafeMutableBufferPointer { decoder.conceal(samples: samples, next: jitterBuffer.peekNext(), into: $0) }
         case .prefetching, .empty:
-            return
+            // Nothing to play out yet: a recording keeps time with silence.
+            guard recorder != nil else { return }
+            let samples = parameters.codec.receiveRate / 50
+            for i in 0..<samples { decoded[i] = 0 }
+            count = samples
         }
+        if let recorder {
+            decoded.withUnsafeBufferPointer { recorder.receive(UnsafeBufferPointer(rebasing: $0[0..<count]), rate: parameters.codec.receiveRate) }
+        }
+        guard let detector else { return }
         // A key is reported when its press is confirmed (`.began`), so a menu can react while
         // the caller still holds the key; no allocation per frame.
         decoded.withUnsafeBufferPointer { pcm in

@@ -1,4 +1,5 @@
 import Foundation
+import ParleyApps
 import ParleyMedia
 import ParleySIP
 
@@ -44,6 +45,10 @@ public struct ParleyConfig: Sendable, Equatable {
     public enum Target: Sendable, Equatable {
         /// Answer, play a prompt, then stay on the line (silence) until the caller hangs up.
         case play(prompt: String)
+        /// Run the tenant's menu of this name (ParleyConfig+Menus.swift).
+        case menu(String)
+        /// Answer and transfer at once (blind REFER); also what dialling this extension from a menu does.
+        case transfer(String)
     }
 
     public struct Number: Sendable, Equatable {
@@ -58,6 +63,10 @@ public struct ParleyConfig: Sendable, Equatable {
         public var numbers: [String: Number]
         /// Licence: calls of this tenant up at once; nil is unlimited.
         public var concurrentCalls: Int?
+        /// Menus, schedule and dialable extensions (ParleyConfig+Menus.swift).
+        public var attendant: AttendantConfig
+        /// The tenant's prompt overrides: `<name>.wav` here wins over the system prompt.
+        public var promptFolder: String
     }
 
     public var file: String
@@ -170,12 +179,18 @@ extension ParleyConfig {
         var domainOwner: [String: String] = [:]
         let tenantsNode = try r.required(top, "tenants", in: root)
         for (name, tv) in try r.mapping(tenantsNode) {
-            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses"])
+            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts"])
             var concurrentCalls: Int?
+            var aaLicense = AutoAttendantLicense.standard
             if let lv = r.field(t, "licenses") {
-                let l = try r.mapping(lv, allowed: ["concurrent_calls"])
+                let l = try r.mapping(lv, allowed: ["concurrent_calls", "auto_attendant"])
                 if let v = r.field(l, "concurrent_calls") { concurrentCalls = try r.int(v, in: 0...1_000_000) }
+                if let v = r.field(l, "auto_attendant") {
+                    guard let level = AutoAttendantLicense(rawValue: try r.string(v)) else { throw r.error(v, "expected basic or standard") }
+                    aaLicense = level
+                }
             }
+            let menuNames = try menuNames(r, tenant: t)
             let domainsNode = try r.required(t, "domains", in: tv)
             let domains = try r.strings(domainsNode).map { $0.lowercased() }
             guard !domains.isEmpty else { throw r.error(domainsNode, "needs at least one domain") }
@@ -189,17 +204,20 @@ extension ParleyConfig {
                     guard !number.isEmpty, number.count <= 32, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLetter || "+*#-_.".contains($0)) }) else {
                         throw r.error(value, "number '\(number)' may hold only digits, letters and + * # - _ .")
                     }
-                    let entry = try r.mapping(value, allowed: ["play", "answer_after"])
-                    guard let play = r.field(entry, "play") else {
-                        throw r.error(value, "needs a target (play: PROMPT)")
-                    }
-                    let prompt = try r.string(play)
-                    guard PromptCache.isValidName(prompt) else { throw r.error(play, "'\(prompt)' is not a valid prompt name") }
+                    let entry = try r.mapping(value, allowed: ["play", "menu", "transfer", "answer_after"])
+                    let target = try parseNumberTarget(r, entry: entry, value: value, menuNames: menuNames)
                     let answerAfter = try r.field(entry, "answer_after").map { try r.duration($0) } ?? 0
-                    numbers[number] = Number(target: .play(prompt: prompt), answerAfterMilliseconds: answerAfter)
+                    numbers[number] = Number(target: target, answerAfterMilliseconds: answerAfter)
                 }
             }
-            tenants.append(Tenant(name: name, domains: domains, numbers: numbers, concurrentCalls: concurrentCalls))
+            let attendant = try parseAttendant(r, tenant: t, name: name, license: aaLicense, numbers: numbers)
+            var promptFolder = "\(prompts)/tenants/\(name)"
+            if let v = r.field(t, "prompts") {
+                promptFolder = try r.string(v)
+                if !promptFolder.hasPrefix("/") { promptFolder = baseDir.isEmpty ? promptFolder : "\(baseDir)/\(promptFolder)" }
+            }
+            tenants.append(Tenant(name: name, domains: domains, numbers: numbers, concurrentCalls: concurrentCalls,
+                                  attendant: attendant, promptFolder: promptFolder))
         }
         guard !tenants.isEmpty else { throw r.error(tenantsNode, "needs at least one tenant") }
         sipSettings.listen = listen
@@ -238,9 +256,6 @@ extension ParleyConfig {
 extension ParleyConfig {
     /// One line per prompt the configuration names that cannot be played.
     public func missingPrompts() -> [String] {
-        let cache = PromptCache(directory: prompts)
-        return referencedPrompts.compactMap { prompt, usedBy in
-            do { _ = try cache.prompt(prompt); return nil } catch { return "\(file): \(usedBy): \(error)" }
-        }
+        PromptLibrary(config: self, system: PromptCache(directory: prompts)).missing(self)
     }
 }

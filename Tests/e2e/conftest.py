@@ -247,7 +247,7 @@ def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media
 
 def start_server(parley_bin: Path, tmp_path: Path, prompts: Path, numbers: dict[str, str] | None = None,
                  tenant_extra: str = "", tcp: bool = False, sip_extra: str = "",
-                 media_timeout: float = MEDIA_TIMEOUT_S) -> ParleyServer:
+                 media_timeout: float = MEDIA_TIMEOUT_S, env: dict[str, str] | None = None) -> ParleyServer:
     sip_port = free_udp_port()
     rtp_start = free_port_block(RTP_RANGE_SIZE)
     config = write_config(tmp_path / "parley.yaml", sip_port, rtp_start, prompts, numbers=numbers, tenant_extra=tenant_extra, tcp=tcp, sip_extra=sip_extra,
@@ -257,7 +257,7 @@ def start_server(parley_bin: Path, tmp_path: Path, prompts: Path, numbers: dict[
     with open(stderr_path, "wb") as err, open(tmp_path / "parley.stdout", "wb") as out:
         proc = subprocess.Popen([str(parley_bin), "serve", "--config", str(config), "--events", str(events)],
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=str(REPO_ROOT),
-                                start_new_session=True)
+                                start_new_session=True, env={**os.environ, **(env or {})})
     server = ParleyServer(proc, sip_port, rtp_start, rtp_start + RTP_RANGE_SIZE - 1, config, events,
                           stderr_path, tmp_path, prompts, media_timeout)
     deadline = time.monotonic() + READY_TIMEOUT_S
