@@ -32,6 +32,8 @@ let package = Package(
         .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         .systemLibrary(name: "CSpanDSP", pkgConfig: "spandsp", providers: [.apt(["libspandsp-dev"])]),
         .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+        // recvmmsg/epoll/timerfd wrappers for the media I/O threads (no library, no C sources).
+        .systemLibrary(name: "CParleyMediaIO"),
 
         // Pure sample processing: no I/O, no allocation on the per-frame path.
         .target(name: "ParleyDSP", dependencies: ["COpus", "CSpanDSP", "CSndFile"], swiftSettings: strictSwift6),
@@ -39,9 +41,9 @@ let package = Package(
         .target(name: "ParleyRTP", swiftSettings: strictSwift6),
         // SIP messages, URIs, SDP offer/answer: no media, no I/O.
         .target(name: "ParleySIP", swiftSettings: strictSwift6),
-        // RTP sessions on NIO UDP sockets, the per-loop media clock, prompt players.
+        // RTP sessions on media I/O threads (epoll, timerfd, recvmmsg), prompt players.
         .target(name: "ParleyMedia", dependencies: [
-            "ParleyDSP", "ParleyRTP",
+            "ParleyDSP", "ParleyRTP", "CParleyMediaIO",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -28,6 +28,13 @@ public struct TickLateness: Sendable, Equatable {
         counts[i] += 1
     }
 
+    /// Adds another histogram's ticks (several threads' lateness as one).
+    public mutating func merge(_ other: TickLateness) {
+        ticks += other.ticks
+        maxMicroseconds = max(maxMicroseconds, other.maxMicroseconds)
+        for i in 0..<min(counts.count, other.counts.count) { counts[i] += other.counts[i] }
+    }
+
     /// The bucket bound at or below which `fraction` of the ticks fall (an upper estimate).
     public func percentileMicroseconds(_ fraction: Double) -> Int64 {
         guard ticks > 0 else { return 0 }
