@@ -69,7 +69,8 @@ let package = Package(
         // The checks the fuzz targets run, shared with the corpus replay test.
         .target(name: "ParleyFuzzChecks", dependencies: ["ParleySIP", "ParleyRTP"], path: "Fuzz/ParleyFuzzChecks", swiftSettings: strictSwift6),
         .testTarget(name: "ParleySIPTests", dependencies: ["ParleySIP", "ParleyFuzzChecks", "ParleyTestSupport"]),
-        .testTarget(name: "ParleyMediaTests", dependencies: ["ParleyMedia", "ParleyDSP"], swiftSettings: nioSwift5),
+        .testTarget(name: "ParleyMediaTests", dependencies: ["ParleyMedia", "ParleyDSP", "ParleyRTP",
+                                                        .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyServerTests", dependencies: ["ParleyServer", "ParleySIP"], swiftSettings: nioSwift5),
     ]
 )
@@ -85,8 +86,9 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
         .executableTarget(
             name: "MediaBenchmarks",
             dependencies: [
-                "ParleyDSP", "ParleyRTP", "ParleySIP", "CSpanDSP", "CSpeexDSP",
+                "ParleyDSP", "ParleyRTP", "ParleySIP", "ParleyMedia", "CSpanDSP", "CSpeexDSP",
                 .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/MediaBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]),
@@ -96,6 +98,16 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
             name: "JitterEval",
             dependencies: ["ParleyDSP", "ParleyRTP", "CSpanDSP", "ParleyTestSupport"],
             path: "Benchmarks/JitterEval"),
+        // Media load: legs per core on real sockets, and the I/O design comparison (scripts/load-media).
+        .executableTarget(
+            name: "MediaLoad",
+            dependencies: [
+                "ParleyMedia", "ParleyDSP", "CParleyMediaIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/MediaLoad", swiftSettings: nioSwift5),
     ])
 }
 

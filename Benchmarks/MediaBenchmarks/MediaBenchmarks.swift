@@ -155,4 +155,5 @@ let benchmarks: @Sendable () -> Void = {
     registerSIPBenchmarks()
     registerRTCPBenchmarks()
     registerJitterBufferBenchmarks()
+    registerTickBenchmarks()
 }

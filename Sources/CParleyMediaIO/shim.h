@@ -6,6 +6,7 @@
 // epoll_event` is packed, and CMSG_FIRSTHDR/CMSG_NXTHDR (for kernel receive timestamps) are
 // macros. No logic lives here beyond the call itself.
 #include <errno.h>
+#include <sched.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -171,5 +172,13 @@ static inline int parley_pin_current_thread(int cpu) {
     if (cpu < 0 || cpu >= (int)(sizeof mask * 8)) return -EINVAL;
     mask[cpu / (8 * sizeof(unsigned long))] |= 1UL << (cpu % (8 * sizeof(unsigned long)));
     return syscall(SYS_sched_setaffinity, 0, sizeof mask, mask) < 0 ? -errno : 0;
+}
+/// Real-time (SCHED_FIFO) priority for the calling thread; returns 0 or -errno (EPERM without
+/// CAP_SYS_NICE).
+static inline int parley_set_realtime(int priority) {
+    struct sched_param p;
+    memset(&p, 0, sizeof p);
+    p.sched_priority = priority;
+    return sched_setscheduler(0, SCHED_FIFO, &p) < 0 ? -errno : 0;
 }
 #endif

@@ -14,7 +14,7 @@ public struct MonotonicMediaClock: MediaClock {
 /// How late media ticks ran, in a fixed-bucket histogram (microseconds).
 public struct TickLateness: Sendable, Equatable {
     /// Upper bounds of the buckets in microseconds; the last bucket is open-ended.
-    public static let bounds: [Int64] = [100, 250, 500, 1_000, 2_000, 5_000, 10_000, 20_000]
+    public static let bounds: [Int64] = [50, 100, 250, 500, 750, 1_000, 1_500, 2_000, 3_000, 5_000, 10_000, 20_000]
     public var counts = [Int](repeating: 0, count: TickLateness.bounds.count + 1)
     public var ticks = 0
     public var maxMicroseconds: Int64 = 0

@@ -33,10 +33,11 @@ public final class MediaEngine: @unchecked Sendable {
     private let nextThread = NIOLockedValueBox(0)
 
     /// `threads`: how many media threads (default: one per event loop of `group`, i.e. per
-    /// core); `cpus`: pin thread i to `cpus[i]` when given.
+    /// core); `cpus`: pin thread i to `cpus[i]` when given; `realtimePriority`: SCHED_FIFO
+    /// priority for the media threads (needs CAP_SYS_NICE).
     public init(group: EventLoopGroup, bindHost: String, ports: PortAllocator,
                 clock: MediaClock = MonotonicMediaClock(), logger: Logger,
-                threads: Int? = nil, cpus: [Int]? = nil) {
+                threads: Int? = nil, cpus: [Int]? = nil, realtimePriority: Int32? = nil) {
         self.group = group
         self.bindHost = bindHost
         self.ports = ports
@@ -44,7 +45,8 @@ public final class MediaEngine: @unchecked Sendable {
         self.logger = logger
         let count = max(1, threads ?? Array(group.makeIterator()).count)
         self.threads = (0..<count).map { i in
-            MediaIOThread(name: "parley-media-\(i)", clock: clock, cpu: cpus.flatMap { i < $0.count ? $0[i] : nil })
+            MediaIOThread(name: "parley-media-\(i)", clock: clock, cpu: cpus.flatMap { i < $0.count ? $0[i] : nil },
+                          realtimePriority: realtimePriority)
         }
     }
 

@@ -43,6 +43,7 @@ public final class MediaIOThread: @unchecked Sendable {
     public let name: String
     let clock: MediaClock
     let cpu: Int?
+    let realtimePriority: Int32?
 
     private let statistics = NIOLockedValueBox(MediaThreadStatistics())
     private let tasks = NIOLockedValueBox<(running: Bool, queue: [() -> Void])>((false, []))
@@ -71,11 +72,13 @@ public final class MediaIOThread: @unchecked Sendable {
     private let ready: UnsafeMutablePointer<UInt64>
     private let readyCapacity = 256
 
-    /// `cpu`: pin the thread to this CPU.
-    public init(name: String, clock: MediaClock, cpu: Int? = nil) {
+    /// `cpu`: pin the thread to this CPU; `realtimePriority`: run it under SCHED_FIFO at this
+    /// priority (1-99; needs CAP_SYS_NICE, else the thread stays at normal priority).
+    public init(name: String, clock: MediaClock, cpu: Int? = nil, realtimePriority: Int32? = nil) {
         self.name = name
         self.clock = clock
         self.cpu = cpu
+        self.realtimePriority = realtimePriority
         controlBytes = max(64, parley_timestamp_control_size())
         data = .allocate(byteCount: batch * slotBytes, alignment: 16)
         names = .allocate(capacity: batch)
@@ -174,6 +177,7 @@ public final class MediaIOThread: @unchecked Sendable {
 
     private func run() {
         if let cpu { _ = parley_pin_current_thread(Int32(cpu)) }
+        if let realtimePriority { _ = parley_set_realtime(realtimePriority) }
         let period = MediaIOThread.periodNanoseconds
         var deadline = parley_monotonic_ns() + period
         timer = parley_timerfd_periodic(deadline, period)

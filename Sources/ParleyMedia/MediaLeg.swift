@@ -130,8 +130,10 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
 
     /// Queues a prompt; it plays after those already queued, then silence follows.
     public func play(_ name: String, audio: PCMAudio) {
-        io.execute { self.queue.append((name, audio)) }
+        io.execute { self.enqueue(name, audio: audio) }
     }
+
+    func enqueue(_ name: String, audio: PCMAudio) { queue.append((name, audio)) }
 
     /// Stops the current prompt and drops the queue.
     public func stopPlayback() {

@@ -234,6 +234,8 @@ def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media
         "  advertise: 127.0.0.1\n"
         f"  ports: {rtp_start}-{rtp_start + RTP_RANGE_SIZE - 1}\n"
         f"  media_timeout: {media_timeout:g}s\n"
+        # Calls here mix RFC 4733 and in-band keys, so detect in-band on every leg (default: auto).
+        "  inband_dtmf: always\n"
         f"prompts: {prompts}\n"
         "shutdown_grace: 2s\n"
         "tenants:\n"
