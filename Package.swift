@@ -98,11 +98,13 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
             name: "JitterEval",
             dependencies: ["ParleyDSP", "ParleyRTP", "CSpanDSP", "ParleyTestSupport"],
             path: "Benchmarks/JitterEval"),
+        // liburing: the io_uring arm of the media I/O comparison (MediaLoad) only.
+        .systemLibrary(name: "CLiburing", path: "Benchmarks/CLiburing", pkgConfig: "liburing", providers: [.apt(["liburing-dev"])]),
         // Media load: legs per core on real sockets, and the I/O design comparison (scripts/load-media).
         .executableTarget(
             name: "MediaLoad",
             dependencies: [
-                "ParleyMedia", "ParleyDSP", "CParleyMediaIO",
+                "ParleyMedia", "ParleyDSP", "CParleyMediaIO", "CLiburing",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import Benchmark
+import Foundation
 import NIOCore
 import ParleyDSP
 import ParleyMedia

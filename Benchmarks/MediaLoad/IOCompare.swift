@@ -9,7 +9,8 @@ import ParleyMedia
 /// socket per 20 ms, no media processing — to compare the designs' CPU per packet:
 /// the raw system calls (recvfrom + sendto per socket per tick, nothing else), our media
 /// I/O thread (epoll + timerfd + recvmmsg, `MediaIOThread`), and SwiftNIO datagram channels
-/// (one per socket, a 20 ms scheduled task writing a ByteBuffer per packet: the former design).
+/// (one per socket, a 20 ms scheduled task writing a ByteBuffer per packet: the former design),
+/// and io_uring batching every socket's receive and send into one submission per tick.
 enum IOCompare {
     static let payload = [UInt8](repeating: 0xD5, count: TrafficGenerator.packetBytes)
 
@@ -22,7 +23,8 @@ enum IOCompare {
             case "raw": rows.append(try raw(legs: legs, seconds: seconds, generator: generator, cpu: mediaCPU))
             case "own": rows.append(try own(legs: legs, seconds: seconds, generator: generator, cpu: mediaCPU))
             case "nio": rows.append(try nio(legs: legs, seconds: seconds, generator: generator, cpu: mediaCPU))
-            default: throw UsageError("unknown arm \(arm) (raw, own, nio)")
+            case "uring": rows.append(try uring(legs: legs, seconds: seconds, generator: generator, cpu: mediaCPU))
+            default: throw UsageError("unknown arm \(arm) (raw, own, uring, nio)")
             }
             print(rows[rows.count - 1].line)
         }

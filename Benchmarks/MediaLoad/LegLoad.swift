@@ -43,10 +43,10 @@ enum LegLoad {
         let thread = engine.threads[0]
         var row = measure("\(legs) G.711 legs\(inband ? ", in-band DTMF" : "")", legs: legs, seconds: seconds, generator: generator,
                           cpu: { thread.currentStatistics.cpuNanoseconds }, lateness: { thread.currentStatistics.lateness })
+        generator.stop()
         var received = 0, concealed = 0
-        for leg in opened {
-            if let s = try? leg.currentStatistics().wait() { received += s.packetsReceived; concealed += s.concealedFrames }
-        }
+        let all = EventLoopFuture.whenAllSucceed(opened.map { $0.currentStatistics() }, on: group.next())
+        for s in (try? all.wait()) ?? [] { received += s.packetsReceived; concealed += s.concealedFrames }
         row.label += " (legs received \(received), concealed \(concealed))"
         for leg in opened { leg.close() }
         return row

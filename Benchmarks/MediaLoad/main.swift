@@ -3,10 +3,10 @@ import Foundation
 /// Media load: the legs-per-core figure and the I/O design comparison (see scripts/load-media).
 ///
 ///   MediaLoad legs N SECONDS [--realtime] [--no-inband] [--media-cpu 0] [--generator-cpu 1]
-///   MediaLoad compare N SECONDS [--realtime] [--arms raw,own,nio] [--media-cpu 0] [--generator-cpu 1]
+///   MediaLoad compare N SECONDS [--realtime] [--arms raw,own,uring,nio] [--media-cpu 0] [--generator-cpu 1]
 let usage = """
 usage: MediaLoad legs N SECONDS [--realtime] [--no-inband] [--media-cpu C] [--generator-cpu C]
-       MediaLoad compare N SECONDS [--realtime] [--arms raw,own,nio] [--media-cpu C] [--generator-cpu C]
+       MediaLoad compare N SECONDS [--realtime] [--arms raw,own,uring,nio] [--media-cpu C] [--generator-cpu C]
 """
 
 /// SCHED_FIFO priority for the measured threads (`--realtime`), else nil.
@@ -28,7 +28,7 @@ func main() throws {
     }
     let mediaCPU = Int(option("--media-cpu") ?? "0") ?? 0
     let generatorCPU = Int(option("--generator-cpu") ?? "1") ?? 1
-    let arms = (option("--arms") ?? "raw,own,nio").split(separator: ",").map(String.init)
+    let arms = (option("--arms") ?? "raw,own,uring,nio").split(separator: ",").map(String.init)
     let noInband = flag("--no-inband")
     // SCHED_FIFO for the system under test and the generator: on a shared machine, other
     // processes' work then cannot delay the ticks (needs CAP_SYS_NICE).

@@ -242,24 +242,32 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
     }
 
     private func produceFrame() {
-        guard let current = queue.first else {
-            for i in 0..<pcmFrame.count { pcmFrame[i] = 0 }
+        let frame = samplesPerFrame
+        guard !queue.isEmpty else {
+            pcmFrame.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
             return
         }
         if !announcedStart {
             announcedStart = true
-            onEvent(.promptStarted(current.name))
+            onEvent(.promptStarted(queue[0].name))
         }
-        let samples = current.audio.samples
-        let n = min(samplesPerFrame, samples.count - position)
-        for i in 0..<n { pcmFrame[i] = samples[position + i] }
-        for i in n..<samplesPerFrame { pcmFrame[i] = 0 }
+        // Copied straight from the shared prompt: no retain of the queue entry per frame.
+        let start = position
+        let (n, total) = queue[0].audio.samples.withUnsafeBufferPointer { src -> (Int, Int) in
+            let n = max(0, min(frame, src.count - start))
+            pcmFrame.withUnsafeMutableBufferPointer { dst in
+                guard let d = dst.baseAddress else { return }
+                if n > 0, let s = src.baseAddress { d.update(from: s + start, count: n) }
+                if n < frame { (d + n).update(repeating: 0, count: min(frame, dst.count) - n) }
+            }
+            return (n, src.count)
+        }
         position += n
-        if position >= samples.count {
-            queue.removeFirst()
+        if position >= total {
+            let name = queue.removeFirst().name
             position = 0
             announcedStart = false
-            onEvent(.promptFinished(current.name))
+            onEvent(.promptFinished(name))
         }
     }
 
