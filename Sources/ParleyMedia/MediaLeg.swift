@@ -170,7 +170,14 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
     }
 
     static func makeJitterBuffer(for codec: LegCodecChoice) -> JitterBuffer<AdaptivePlayoutPolicy> {
-        JitterBuffer(configuration: .init(clockRate: codec.clockRate, frameDuration: Int64(codec.timestampStep)))
+        // Slots sized to the codec: a G.711 ring is 64 × 640 bytes (up to 80 ms per packet)
+        // instead of 64 × 1500, so thousands of legs' buffers stay nearer the caches.
+        let slotSize: Int
+        switch codec {
+        case .g711: slotSize = 640
+        case .opus: slotSize = 1500
+        }
+        return JitterBuffer(configuration: .init(clockRate: codec.clockRate, frameDuration: Int64(codec.timestampStep), slotSize: slotSize))
     }
 
     /// Hold and resume: `sending` false stops our RTP (and pauses the prompt); `expectingMedia`
