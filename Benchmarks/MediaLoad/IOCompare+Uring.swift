@@ -1,7 +1,6 @@
 import CLiburing
 import CParleyMediaIO
 import Foundation
-import NIOConcurrencyHelpers
 
 extension IOCompare {
     /// io_uring (liburing): per tick one `io_uring_enter` submits a non-blocking recvmsg on every
@@ -14,80 +13,63 @@ extension IOCompare {
         while entries < UInt32(2 * legs) { entries <<= 1 }
         guard let ring = parley_uring_create(entries) else { throw UsageError("io_uring_queue_init failed") }
         defer { parley_uring_destroy(ring) }
-        let running = NIOLockedValueBox(true)
-        let cpuTime = NIOLockedValueBox<Int64>(0)
-        let done = ConditionLock(value: false)
-        let thread = Thread {
-            _ = parley_pin_current_thread(Int32(cpu))
-            if let realtime { _ = parley_set_realtime(realtime) }
-            let n = fds.count
-            // Per socket: a receive slot, a receive and a send message, the peer address.
-            let buffers = UnsafeMutableRawPointer.allocate(byteCount: n * 2048, alignment: 16)
-            let sourceNames = UnsafeMutablePointer<sockaddr_in>.allocate(capacity: n)
-            let peerNames = UnsafeMutablePointer<sockaddr_in>.allocate(capacity: n)
-            let receiveIovecs = UnsafeMutablePointer<iovec>.allocate(capacity: n)
-            let sendIovecs = UnsafeMutablePointer<iovec>.allocate(capacity: n)
-            let receives = UnsafeMutablePointer<msghdr>.allocate(capacity: n)
-            let sends = UnsafeMutablePointer<msghdr>.allocate(capacity: n)
-            var known = [Bool](repeating: false, count: n)
-            let data = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * n)
-            let results = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * n)
-            payload.withUnsafeBytes { p in
-                for i in 0..<n {
-                    receiveIovecs[i] = iovec(iov_base: buffers + i * 2048, iov_len: 2048)
-                    sendIovecs[i] = iovec(iov_base: UnsafeMutableRawPointer(mutating: p.baseAddress), iov_len: p.count)
-                    var r = msghdr()
-                    r.msg_name = UnsafeMutableRawPointer(sourceNames + i)
-                    r.msg_iov = receiveIovecs + i
-                    r.msg_iovlen = 1
-                    receives[i] = r
-                    var s = msghdr()
-                    s.msg_name = UnsafeMutableRawPointer(peerNames + i)
-                    s.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
-                    s.msg_iov = sendIovecs + i
-                    s.msg_iovlen = 1
-                    sends[i] = s
-                }
-            }
-            let period: Int64 = 20_000_000
-            let timer = parley_timerfd_periodic(parley_monotonic_ns() + period, period)
-            let epoll = parley_epoll_create()
-            _ = parley_epoll_add(epoll, timer, 0)
-            var word: UInt64 = 0
-            while running.withLockedValue({ $0 }) {
-                guard parley_epoll_wait(epoll, &word, 1, 100) > 0, parley_read_counter(timer) > 0 else { continue }
-                var queued: UInt32 = 0
-                for i in 0..<n {
-                    receives[i].msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
-                    if parley_uring_recvmsg(ring, fds[i], receives + i, UInt64(i)) == 0 { queued += 1 }
-                    if known[i], parley_uring_sendmsg(ring, fds[i], sends + i, UInt64(i) | 1 << 63) == 0 { queued += 1 }
-                }
-                _ = parley_uring_submit_and_wait(ring, queued)
-                var reaped: UInt32 = 0
-                while reaped < queued {
-                    let got = parley_uring_reap(ring, data, results, 2 * UInt32(n))
-                    if got == 0 { _ = parley_uring_submit_and_wait(ring, 1); continue }
-                    for k in 0..<Int(got) where data[k] & (1 << 63) == 0 && results[k] > 0 {
-                        let i = Int(data[k])
-                        if !known[i] { peerNames[i] = sourceNames[i]; known[i] = true }
-                    }
-                    reaped += got
-                }
-                let now = parley_thread_cpu_ns()
-                cpuTime.withLockedValue { $0 = now }
-            }
-            close(timer); close(epoll)
+        let n = fds.count
+        // Per socket: a receive slot, a receive and a send message, the peer address.
+        let buffers = UnsafeMutableRawPointer.allocate(byteCount: n * 2048, alignment: 16)
+        let sourceNames = UnsafeMutablePointer<sockaddr_in>.allocate(capacity: n)
+        let peerNames = UnsafeMutablePointer<sockaddr_in>.allocate(capacity: n)
+        let receiveIovecs = UnsafeMutablePointer<iovec>.allocate(capacity: n)
+        let sendIovecs = UnsafeMutablePointer<iovec>.allocate(capacity: n)
+        let receives = UnsafeMutablePointer<msghdr>.allocate(capacity: n)
+        let sends = UnsafeMutablePointer<msghdr>.allocate(capacity: n)
+        let data = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * n)
+        let results = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * n)
+        defer {
             buffers.deallocate(); sourceNames.deallocate(); peerNames.deallocate(); receiveIovecs.deallocate()
             sendIovecs.deallocate(); receives.deallocate(); sends.deallocate(); data.deallocate(); results.deallocate()
-            done.lock(); done.unlock(withValue: true)
         }
-        thread.start()
+        var known = [Bool](repeating: false, count: n)
+        payload.withUnsafeBytes { p in
+            for i in 0..<n {
+                receiveIovecs[i] = iovec(iov_base: buffers + i * 2048, iov_len: 2048)
+                sendIovecs[i] = iovec(iov_base: UnsafeMutableRawPointer(mutating: p.baseAddress), iov_len: p.count)
+                var r = msghdr()
+                r.msg_name = UnsafeMutableRawPointer(sourceNames + i)
+                r.msg_iov = receiveIovecs + i
+                r.msg_iovlen = 1
+                receives[i] = r
+                var s = msghdr()
+                s.msg_name = UnsafeMutableRawPointer(peerNames + i)
+                s.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
+                s.msg_iov = sendIovecs + i
+                s.msg_iovlen = 1
+                sends[i] = s
+            }
+        }
+        let thread = PacedThread(name: "io-uring", cpu: cpu) {
+            var queued: UInt32 = 0
+            for i in 0..<n {
+                receives[i].msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
+                if parley_uring_recvmsg(ring, fds[i], receives + i, UInt64(i)) == 0 { queued += 1 }
+                if known[i], parley_uring_sendmsg(ring, fds[i], sends + i, UInt64(i) | 1 << 63) == 0 { queued += 1 }
+            }
+            _ = parley_uring_submit_and_wait(ring, queued)
+            var reaped: UInt32 = 0
+            while reaped < queued {
+                let got = parley_uring_reap(ring, data, results, 2 * UInt32(n))
+                if got == 0 { _ = parley_uring_submit_and_wait(ring, 1); continue }
+                for k in 0..<Int(got) where data[k] & (1 << 63) == 0 && results[k] > 0 {
+                    let i = Int(data[k])
+                    if !known[i] { peerNames[i] = sourceNames[i]; known[i] = true }
+                }
+                reaped += got
+            }
+        }
+        defer { thread.stop() }
         generator.start()
         defer { generator.stop() }
         let row = measure("io_uring (one submit per tick: recvmsg + sendmsg per socket)", legs: legs, seconds: seconds, generator: generator,
-                          cpu: { cpuTime.withLockedValue { $0 } }, lateness: { nil })
-        running.withLockedValue { $0 = false }
-        done.lock(whenValue: true); done.unlock()
+                          cpu: { thread.cpuNanoseconds }, lateness: { nil })
         return row
     }
 }

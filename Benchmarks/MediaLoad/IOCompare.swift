@@ -41,45 +41,26 @@ enum IOCompare {
         let fds = try openSockets(legs)
         defer { for fd in fds { close(fd) } }
         generator.targets = fds.map { Int(parley_local_port($0)) }
-        let running = NIOLockedValueBox(true)
-        let cpuTime = NIOLockedValueBox<Int64>(0)
-        let done = ConditionLock(value: false)
-        let thread = Thread {
-            _ = parley_pin_current_thread(Int32(cpu))
-            if let realtime { _ = parley_set_realtime(realtime) }
-            let period: Int64 = 20_000_000
-            let timer = parley_timerfd_periodic(parley_monotonic_ns() + period, period)
-            let epoll = parley_epoll_create()
-            _ = parley_epoll_add(epoll, timer, 0)
-            var word: UInt64 = 0
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 16)
-            var source = sockaddr_in()
-            while running.withLockedValue({ $0 }) {
-                guard parley_epoll_wait(epoll, &word, 1, 100) > 0, parley_read_counter(timer) > 0 else { continue }
-                for fd in fds {
-                    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-                    let n = withUnsafeMutablePointer(to: &source) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, buffer, 2048, Int32(MSG_DONTWAIT), $0, &length) }
-                    }
-                    guard n > 0 else { continue }
-                    _ = withUnsafePointer(to: &source) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { parley_sendto(fd, buffer, n, $0, length) }
-                    }
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 16)
+        defer { buffer.deallocate() }
+        var source = sockaddr_in()
+        let thread = PacedThread(name: "raw-syscalls", cpu: cpu) {
+            for fd in fds {
+                var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+                let n = withUnsafeMutablePointer(to: &source) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, buffer, 2048, Int32(MSG_DONTWAIT), $0, &length) }
                 }
-                let now = parley_thread_cpu_ns()
-                cpuTime.withLockedValue { $0 = now }
+                guard n > 0 else { continue }
+                _ = withUnsafePointer(to: &source) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { parley_sendto(fd, buffer, n, $0, length) }
+                }
             }
-            buffer.deallocate()
-            close(timer); close(epoll)
-            done.lock(); done.unlock(withValue: true)
         }
-        thread.start()
+        defer { thread.stop() }
         generator.start()
         defer { generator.stop() }
         let row = measure("raw syscalls (recvfrom + sendto)", legs: legs, seconds: seconds, generator: generator,
-                          cpu: { cpuTime.withLockedValue { $0 } }, lateness: { nil })
-        running.withLockedValue { $0 = false }
-        done.lock(whenValue: true); done.unlock()
+                          cpu: { thread.cpuNanoseconds }, lateness: { nil })
         return row
     }
 

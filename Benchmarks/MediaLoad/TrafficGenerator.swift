@@ -17,8 +17,7 @@ final class TrafficGenerator: @unchecked Sendable {
     var targets: [Int] = []
     let cpu: Int?
     private let counters = NIOLockedValueBox(Counters())
-    private let running = NIOLockedValueBox(false)
-    private let finished = ConditionLock(value: false)
+    private var paced: PacedThread?
     private let frames: [[UInt8]]
 
     /// Binds the generator's sockets first: legs are told these addresses as their peers.
@@ -38,16 +37,12 @@ final class TrafficGenerator: @unchecked Sendable {
     var current: Counters { counters.withLockedValue { $0 } }
 
     func start() {
-        running.withLockedValue { $0 = true }
-        let t = Thread { [self] in run() }
-        t.name = "traffic-generator"
-        t.start()
+        paced = PacedThread(name: "traffic-generator", cpu: cpu, tick: makeTick())
     }
 
     func stop() {
-        running.withLockedValue { $0 = false }
-        finished.lock(whenValue: true)
-        finished.unlock()
+        paced?.stop()
+        paced = nil
     }
 
     static func open() throws -> Int32 {
@@ -75,11 +70,10 @@ final class TrafficGenerator: @unchecked Sendable {
         }
     }
 
-    private func run() {
-        if let cpu { _ = parley_pin_current_thread(Int32(cpu)) }
-        if let realtime { _ = parley_set_realtime(realtime) }
+    /// Builds one packet buffer, destination and message per leg once; the tick then only
+    /// updates sequence number, timestamp and payload, sends, and drains the replies.
+    private func makeTick() -> () -> Void {
         let n = targets.count
-        // One packet buffer, one destination and one message per leg, built once.
         let packets = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, n) * Self.packetBytes)
         let names = UnsafeMutablePointer<sockaddr_in>.allocate(capacity: max(1, n))
         let iovecs = UnsafeMutablePointer<iovec>.allocate(capacity: max(1, n))
@@ -88,7 +82,8 @@ final class TrafficGenerator: @unchecked Sendable {
         let receiveData = UnsafeMutableRawPointer.allocate(byteCount: receiveBatch * 2048, alignment: 16)
         let receiveIovecs = UnsafeMutablePointer<iovec>.allocate(capacity: receiveBatch)
         let receiveMessages = UnsafeMutablePointer<parley_mmsghdr>.allocate(capacity: receiveBatch)
-        defer {
+        // Freed when the tick closure goes, i.e. when the paced thread has stopped.
+        let owner = Deallocator {
             packets.deallocate(); names.deallocate(); iovecs.deallocate(); messages.deallocate()
             receiveData.deallocate(); receiveIovecs.deallocate(); receiveMessages.deallocate()
         }
@@ -117,14 +112,10 @@ final class TrafficGenerator: @unchecked Sendable {
             m.msg_hdr.msg_iovlen = 1
             receiveMessages[i] = m
         }
-        let period: Int64 = 20_000_000
-        let timer = parley_timerfd_periodic(parley_monotonic_ns() + period, period)
-        let epoll = parley_epoll_create()
-        _ = parley_epoll_add(epoll, timer, 0)
-        var word: UInt64 = 0
+        let sockets = self.sockets, frames = self.frames, counters = self.counters
         var tick: UInt32 = 0
-        while running.withLockedValue({ $0 }) {
-            guard parley_epoll_wait(epoll, &word, 1, 100) > 0, parley_read_counter(timer) > 0 else { continue }
+        return {
+            withExtendedLifetime(owner) {}
             let frame = frames[Int(tick % 50)]
             var sent = 0, errors = 0, received = 0
             for i in 0..<n {
@@ -134,7 +125,9 @@ final class TrafficGenerator: @unchecked Sendable {
                 p[2] = UInt8(seq >> 8); p[3] = UInt8(truncatingIfNeeded: seq)
                 p[4] = UInt8(ts >> 24); p[5] = UInt8(truncatingIfNeeded: ts >> 16)
                 p[6] = UInt8(truncatingIfNeeded: ts >> 8); p[7] = UInt8(truncatingIfNeeded: ts)
-                frame.withUnsafeBufferPointer { (p + 12).update(from: $0.baseAddress!, count: 160) }
+                frame.withUnsafeBufferPointer { src in
+                    if let base = src.baseAddress { (p + 12).update(from: base, count: min(160, src.count)) }
+                }
             }
             // Leg i belongs to socket i / perSocket: one sendmmsg per socket.
             var first = 0
@@ -165,11 +158,14 @@ final class TrafficGenerator: @unchecked Sendable {
                 c.sent += sent; c.received += received; c.sendErrors += errors; c.cpuNanoseconds = cpuNow
             }
         }
-        close(timer)
-        close(epoll)
-        finished.lock()
-        finished.unlock(withValue: true)
     }
+}
+
+/// Runs a clean-up when the last reference goes.
+final class Deallocator {
+    let body: () -> Void
+    init(_ body: @escaping () -> Void) { self.body = body }
+    deinit { body() }
 }
 
 enum GeneratorError: Error { case socket(Int32) }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -180,5 +181,16 @@ static inline int parley_set_realtime(int priority) {
     memset(&p, 0, sizeof p);
     p.sched_priority = priority;
     return sched_setscheduler(0, SCHED_FIFO, &p) < 0 ? -errno : 0;
+}
+/// Raises the soft limit on open descriptors to the hard limit (every leg holds one or two
+/// sockets); returns the soft limit now in force, or -errno.
+static inline long parley_raise_descriptor_limit(void) {
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) < 0) return -errno;
+    if (r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &r) < 0) return -errno;
+    }
+    return (long)r.rlim_cur;
 }
 #endif

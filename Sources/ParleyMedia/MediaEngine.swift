@@ -1,3 +1,4 @@
+import CParleyMediaIO
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -50,8 +51,12 @@ public final class MediaEngine: @unchecked Sendable {
         }
     }
 
-    /// Starts the media threads.
+    /// Raises the descriptor limit (legs are sockets) and starts the media threads.
     public func start() {
+        let limit = parley_raise_descriptor_limit()
+        if limit >= 0, limit < 2 * ports.capacity {
+            logger.warning("open file limit \(limit) is below two descriptors per RTP port (\(2 * ports.capacity)); raise ulimit -n")
+        }
         for t in threads {
             do { try t.start() } catch { logger.error("cannot start media thread \(t.name): \(error)") }
         }
