@@ -157,4 +157,30 @@ struct MediaIOTests {
         #expect(ports.inUseCount == 0)
         #expect(engine.threadStatistics()[0].endpoints == 0)
     }
+
+    @Test("the bind host may be a name; RTCP gets port + 1 without rtcp-mux; stop closes every leg")
+    func hostNameAndStop() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let base = 35_000 + Int(getpid() % 500) * 8
+        let ports = PortAllocator(range: base...(base + 7))
+        let engine = MediaEngine(group: group, bindHost: "localhost", ports: ports, logger: Logger(label: "test"), threads: 2)
+        engine.start()
+        let peer = try PeerSocket()
+        let parameters = LegParameters(codec: .g711(.alaw), payloadType: 8, telephoneEventPayloadType: nil,
+                                       remote: try peer.address, mediaTimeoutMilliseconds: nil, inbandDTMF: true)
+        let a = try engine.openLeg(parameters: parameters, onEvent: { _ in }).wait()
+        let b = try engine.openLeg(parameters: parameters, onEvent: { _ in }).wait()
+        #expect(a.localPort % 2 == 0 && b.localPort % 2 == 0 && a.localPort != b.localPort)
+        #expect(ports.inUseCount == 2)
+        // Both threads tick: legs are spread round robin.
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(engine.threadStatistics().map(\.endpoints) == [1, 1])
+        #expect(peer.receive(for: 0.2).count >= 10)
+        engine.stop()
+        #expect(ports.inUseCount == 0)
+        #expect(engine.threadStatistics().allSatisfy { $0.lateness.ticks > 0 })
+        // After stop a leg cannot be opened, and says why.
+        #expect(throws: MediaIOError.self) { try engine.openLeg(parameters: parameters, onEvent: { _ in }).wait() }
+    }
 }
