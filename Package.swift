@@ -36,6 +36,8 @@ let package = Package(
         .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         .systemLibrary(name: "CSpanDSP", pkgConfig: "spandsp", providers: [.apt(["libspandsp-dev"])]),
         .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+        // recvmmsg/epoll/timerfd wrappers for the media I/O threads (no library, no C sources).
+        .systemLibrary(name: "CParleyMediaIO"),
 
         // Pure sample processing: no I/O, no allocation on the per-frame path.
         .target(name: "ParleyDSP", dependencies: ["COpus", "CSpanDSP", "CSndFile"], swiftSettings: strictSwift6),
@@ -43,9 +45,9 @@ let package = Package(
         .target(name: "ParleyRTP", swiftSettings: strictSwift6),
         // SIP messages, URIs, SDP offer/answer: no media, no I/O.
         .target(name: "ParleySIP", swiftSettings: strictSwift6),
-        // RTP sessions on NIO UDP sockets, the per-loop media clock, prompt players.
+        // RTP sessions on media I/O threads (epoll, timerfd, recvmmsg), prompt players.
         .target(name: "ParleyMedia", dependencies: [
-            "ParleyDSP", "ParleyRTP",
+            "ParleyDSP", "ParleyRTP", "CParleyMediaIO",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -84,7 +86,8 @@ let package = Package(
         // The checks the fuzz targets run, shared with the corpus replay test.
         .target(name: "ParleyFuzzChecks", dependencies: ["ParleySIP", "ParleyRTP"], path: "Fuzz/ParleyFuzzChecks", swiftSettings: strictSwift6),
         .testTarget(name: "ParleySIPTests", dependencies: ["ParleySIP", "ParleyFuzzChecks", "ParleyTestSupport"]),
-        .testTarget(name: "ParleyMediaTests", dependencies: ["ParleyMedia", "ParleyDSP"], swiftSettings: nioSwift5),
+        .testTarget(name: "ParleyMediaTests", dependencies: ["ParleyMedia", "ParleyDSP", "ParleyRTP",
+                                                        .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyAppsTests", dependencies: ["ParleyApps", .product(name: "Clocks", package: "swift-clocks")]),
         .testTarget(name: "ParleyServerTests", dependencies: ["ParleyServer", "ParleySIP"], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyStoreTests", dependencies: ["ParleyStore", "ParleyDSP"]),
@@ -102,9 +105,10 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
         .executableTarget(
             name: "MediaBenchmarks",
             dependencies: [
-                "ParleyDSP", "ParleyRTP", "ParleySIP", "ParleyStore", "CSpanDSP", "CSpeexDSP",
+                "ParleyDSP", "ParleyRTP", "ParleySIP", "ParleyMedia", "ParleyStore", "CSpanDSP", "CSpeexDSP",
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/MediaBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]),
@@ -114,6 +118,18 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
             name: "JitterEval",
             dependencies: ["ParleyDSP", "ParleyRTP", "CSpanDSP", "ParleyTestSupport"],
             path: "Benchmarks/JitterEval"),
+        // liburing: the io_uring arm of the media I/O comparison (MediaLoad) only.
+        .systemLibrary(name: "CLiburing", path: "Benchmarks/CLiburing", pkgConfig: "liburing", providers: [.apt(["liburing-dev"])]),
+        // Media load: legs per core on real sockets, and the I/O design comparison (scripts/load-media).
+        .executableTarget(
+            name: "MediaLoad",
+            dependencies: [
+                "ParleyMedia", "ParleyDSP", "CParleyMediaIO", "CLiburing",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/MediaLoad", swiftSettings: nioSwift5),
     ])
 }
 

@@ -157,4 +157,5 @@ let benchmarks: @Sendable () -> Void = {
     registerRTCPBenchmarks()
     registerJitterBufferBenchmarks()
     registerStoreBenchmarks()
+    registerTickBenchmarks()
 }

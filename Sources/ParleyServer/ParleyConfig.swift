@@ -138,7 +138,7 @@ extension ParleyConfig {
         if listen.isEmpty { listen = [ListenAddress(transport: .udp, host: "0.0.0.0", port: 5060)] }
 
         // rtp
-        var rtp = RTP(bind: "0.0.0.0", advertise: "127.0.0.1", ports: 20000...29999, mediaTimeoutMilliseconds: 30_000, inbandDTMF: .always, symmetric: true, codecs: [.pcmu, .pcma, .opus])
+        var rtp = RTP(bind: "0.0.0.0", advertise: "127.0.0.1", ports: 20000...29999, mediaTimeoutMilliseconds: 30_000, inbandDTMF: .auto, symmetric: true, codecs: [.pcmu, .pcma, .opus])
         if let rtpNode = r.field(top, "rtp") {
             let m = try r.mapping(rtpNode, allowed: ["bind", "advertise", "ports", "media_timeout", "inband_dtmf", "symmetric", "codecs"])
             if let v = r.field(m, "bind") { rtp.bind = try r.string(v) }

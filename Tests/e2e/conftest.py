@@ -221,7 +221,7 @@ DEFAULT_NUMBERS = {"100": "{ play: welcome }"}
 
 def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media_timeout: float = MEDIA_TIMEOUT_S,
                  numbers: dict[str, str] | None = None, tenant_extra: str = "", tcp: bool = False,
-                 sip_extra: str = "") -> Path:
+                 sip_extra: str = "", inband_dtmf: str = "always") -> Path:
     """The contract's config; `numbers` maps a number to its inline YAML flow mapping;
     `tenant_extra` is more YAML for the demo tenant (indented four spaces)."""
     numbers = numbers or DEFAULT_NUMBERS
@@ -234,6 +234,9 @@ def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media
         "  advertise: 127.0.0.1\n"
         f"  ports: {rtp_start}-{rtp_start + RTP_RANGE_SIZE - 1}\n"
         f"  media_timeout: {media_timeout:g}s\n"
+        # Calls here mix RFC 4733 and in-band keys, so detect in-band on every leg unless a
+        # test asks otherwise (the server's default is auto).
+        f"  inband_dtmf: {inband_dtmf}\n"
         f"prompts: {prompts}\n"
         "shutdown_grace: 2s\n"
         "tenants:\n"
@@ -247,11 +250,12 @@ def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media
 
 def start_server(parley_bin: Path, tmp_path: Path, prompts: Path, numbers: dict[str, str] | None = None,
                  tenant_extra: str = "", tcp: bool = False, sip_extra: str = "",
-                 media_timeout: float = MEDIA_TIMEOUT_S, env: dict[str, str] | None = None) -> ParleyServer:
+                 media_timeout: float = MEDIA_TIMEOUT_S, env: dict[str, str] | None = None,
+                 inband_dtmf: str = "always") -> ParleyServer:
     sip_port = free_udp_port()
     rtp_start = free_port_block(RTP_RANGE_SIZE)
     config = write_config(tmp_path / "parley.yaml", sip_port, rtp_start, prompts, numbers=numbers, tenant_extra=tenant_extra, tcp=tcp, sip_extra=sip_extra,
-                          media_timeout=media_timeout)
+                          media_timeout=media_timeout, inband_dtmf=inband_dtmf)
     events = tmp_path / "events.jsonl"
     stderr_path = tmp_path / "parley.stderr"
     with open(stderr_path, "wb") as err, open(tmp_path / "parley.stdout", "wb") as out:
