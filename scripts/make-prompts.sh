@@ -16,7 +16,7 @@
 # for why this voice).
 #
 # Output: prompts/<name>.wav, 8000 Hz, 16-bit signed PCM, mono.
-# Speech: leading/trailing silence trimmed, 80 Hz high pass, resampled to 8 kHz.
+# Speech: leading/trailing silence trimmed, HIGHPASS high pass, resampled to 8 kHz.
 # Every prompt except silence is then leveled to one loudness, TARGET_LKFS
 # (ITU-R BS.1770 gated loudness, prompts/tools/loudness.py), peaks held under
 # PEAK_MAX_DB; speech gets 3 ms edge ramps and a TAIL of silence. The output is
@@ -35,6 +35,7 @@ TARGET_LKFS=-20      # loudness of every prompt (speech, tones, music), LKFS
 PEAK_MAX_DB=-1       # no sample above this, dBFS
 TAIL=0.02            # seconds of silence kept after a spoken prompt
 TRIM_THRESHOLD=0.1%  # sox 'silence' threshold for trimming (about -60 dBFS)
+HIGHPASS=200         # Hz: below this a phone line carries little; Opus legs code speech more faithfully without it
 PYTHON=/usr/bin/python3
 
 # --- paths --------------------------------------------------------------------
@@ -118,7 +119,7 @@ make_speech() {
     "${SOX[@]}" "$WORK/raw.wav" "${F32[@]}" "$WORK/speech.f32" \
         silence 1 0.005 "$TRIM_THRESHOLD" reverse \
         silence 1 0.005 "$TRIM_THRESHOLD" reverse \
-        highpass 80 rate -v "$RATE"
+        highpass "$HIGHPASS" rate -v "$RATE"
     [[ -s "$WORK/speech.f32" ]] || die "no speech produced for: $text"
     level "$WORK/speech.f32" "$out" "$TAIL"
 }
