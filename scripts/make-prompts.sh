@@ -8,42 +8,58 @@
 #   name<TAB>text
 # after a header line "name<TAB>text". Blank lines and lines starting with '#'
 # are ignored. Special texts:
-#   @tone:HZ:SECONDS   sine tone at about -9 dBFS peak, 5 ms ramps at both ends
-#   @silence:SECONDS   digital silence
-# Anything else is spoken with espeak-ng.
+#   @tone:HZ:SECONDS        sine tone, 5 ms ramps at both ends
+#   @chime:HZ,HZ:SECONDS    two soft notes one after the other, SECONDS each
+#   @music:SECONDS          loopable hold music (prompts/tools/prompttool.py)
+#   @silence:SECONDS        digital silence
+# Anything else is spoken by flite with the CMU "rms" voice (see prompts/VOICES.md
+# for why this voice).
 #
 # Output: prompts/<name>.wav, 8000 Hz, 16-bit signed PCM, mono.
-# Spoken prompts: leading/trailing silence trimmed, resampled to 8 kHz,
-# 3 ms ramps at both edges, brought to a common RMS level (TARGET_RMS_DB, peak never above PEAK_MAX_DB),
-# then a 50 ms tail of silence. The output is deterministic (no dither), so
-# running the script twice gives byte-identical files.
+# Speech: leading/trailing silence trimmed, HIGHPASS high pass, resampled to 8 kHz.
+# Every prompt except silence is then leveled to one loudness, TARGET_LKFS
+# (ITU-R BS.1770 gated loudness, prompts/tools/loudness.py), peaks held under
+# PEAK_MAX_DB; speech gets 3 ms edge ramps and a TAIL of silence. The output is
+# deterministic (no dither; flite, sox and the leveling are pure functions of
+# their input), so running the script twice gives byte-identical files.
 #
-# Needs: espeak-ng, sox (Debian packages espeak-ng and sox).
+# Needs: flite, sox, python3 with numpy (Debian packages flite, sox,
+# python3-numpy); installs them with apt-get when missing and run as root.
 set -euo pipefail
 export LC_ALL=C
 
 # --- settings -----------------------------------------------------------------
-VOICE=en-us          # espeak-ng voice (ships with the espeak-ng-data package)
-SPEED=150            # words per minute
-PITCH=50             # espeak-ng default
+VOICE=rms            # flite voice (built into Debian's flite package)
 RATE=8000            # output sample rate
-TARGET_RMS_DB=-20    # RMS level of each spoken prompt, dBFS
-PEAK_MAX_DB=-1       # the gain is capped so no peak goes above this, dBFS
-TONE_DB=-9           # peak level of @tone prompts, dBFS
-TAIL=0.05            # seconds of silence kept after a spoken prompt
+TARGET_LKFS=-20      # loudness of every prompt (speech, tones, music), LKFS
+PEAK_MAX_DB=-1       # no sample above this, dBFS
+TAIL=0.02            # seconds of silence kept after a spoken prompt
 TRIM_THRESHOLD=0.1%  # sox 'silence' threshold for trimming (about -60 dBFS)
+HIGHPASS=200         # Hz: below this a phone line carries little; Opus legs code speech more faithfully without it
+PYTHON=/usr/bin/python3
 
 # --- paths --------------------------------------------------------------------
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PROMPTS="$ROOT/prompts"
 MANIFEST="$PROMPTS/manifest.tsv"
+TOOL="$PROMPTS/tools/prompttool.py"
 
 die() { echo "make-prompts: $*" >&2; exit 1; }
 
-for tool in espeak-ng sox; do
-    command -v "$tool" >/dev/null 2>&1 || die "$tool not found (apt-get install espeak-ng sox)"
-done
+# --- tools: installed through apt when missing ------------------------------------
+need=()
+command -v flite >/dev/null 2>&1 || need+=(flite)
+command -v sox >/dev/null 2>&1 || need+=(sox)
+[[ -x "$PYTHON" ]] && "$PYTHON" -c 'import numpy' 2>/dev/null || need+=(python3 python3-numpy)
+if [[ ${#need[@]} -gt 0 ]]; then
+    [[ "$(id -u)" -eq 0 ]] || die "missing ${need[*]} (apt-get install ${need[*]})"
+    echo "make-prompts: installing ${need[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+flite -lv | grep -qw "$VOICE" || die "flite has no voice '$VOICE' ($(flite -lv))"
 [[ -f "$MANIFEST" ]] || die "$MANIFEST not found"
+[[ -f "$TOOL" ]] || die "$TOOL not found"
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
@@ -52,42 +68,60 @@ trap 'rm -rf "$WORK"' EXIT
 #      -R repeatable mode, -V1 only errors.
 SOX=(sox -D -R -V1)
 OUTFMT=(-r "$RATE" -c 1 -b 16 -e signed-integer -t wav)
+F32=(-r "$RATE" -c 1 -t f32)   # intermediate: raw mono float, rounded only once at the end
+
+# level IN.f32 OUT TAIL: loudness to TARGET_LKFS, peaks under PEAK_MAX_DB; prints "LKFS PEAK"
+level() {
+    "$PYTHON" "$TOOL" level "$1" "$2" "$RATE" "$TARGET_LKFS" "$PEAK_MAX_DB" "$3"
+}
 
 # make_tone OUT HZ SECONDS
 make_tone() {
     local out=$1 hz=$2 secs=$3
-    "${SOX[@]}" -n "${OUTFMT[@]}" "$out" \
-        synth "$secs" sine "$hz" gain "$TONE_DB" fade h 0.005 "$secs" 0.005
+    "${SOX[@]}" -n "${F32[@]}" "$WORK/tone.f32" synth "$secs" sine "$hz" fade h 0.005 "$secs" 0.005
+    level "$WORK/tone.f32" "$out" 0
+}
+
+# make_chime OUT HZ1 HZ2 SECONDS: two notes, each a sine with a soft octave
+# partial, quick attack and a decay, the second starting where the first ends.
+make_chime() {
+    local out=$1 hz1=$2 hz2=$3 secs=$4 f
+    for f in "$hz1" "$hz2"; do
+        "${SOX[@]}" -r "$RATE" -c 2 -n "${F32[@]}" "$WORK/note-$f.f32" \
+            synth "$secs" sine "$f" sine "$(awk -v f="$f" 'BEGIN { printf "%.3f", 2 * f }')" \
+            remix 1v0.8,2v0.2 fade q 0.008 "$secs" "$(awk -v s="$secs" 'BEGIN { printf "%.3f", s * 0.6 }')"
+    done
+    "${SOX[@]}" "${F32[@]}" "$WORK/note-$hz1.f32" "${F32[@]}" "$WORK/note-$hz2.f32" "${F32[@]}" "$WORK/chime.f32"
+    level "$WORK/chime.f32" "$out" 0
+}
+
+# make_music OUT SECONDS
+make_music() {
+    local out=$1 secs=$2
+    "$PYTHON" "$TOOL" music "$WORK/music.f32" "$RATE" "$secs"
+    level "$WORK/music.f32" "$out" loop
 }
 
 # make_silence OUT SECONDS
 make_silence() {
     local out=$1 secs=$2
     "${SOX[@]}" -n "${OUTFMT[@]}" "$out" trim 0 "$secs"
+    echo "-inf -inf"
 }
 
 # make_speech OUT TEXT
 make_speech() {
     local out=$1 text=$2
-    local raw="$WORK/raw.wav" mid="$WORK/mid.wav"
-    # Text on standard input, so a text starting with '-' is never an option.
-    printf '%s\n' "$text" | espeak-ng -v "$VOICE" -s "$SPEED" -p "$PITCH" --stdin -w "$raw"
-    # Trim silence at the start, then (reversed) at the end; resample to 8 kHz.
-    # Kept as 32-bit float so the level step below rounds only once.
-    "${SOX[@]}" "$raw" -r "$RATE" -c 1 -b 32 -e floating-point -t wav "$mid" \
+    # Text from a file, so a text starting with '-' is never an option.
+    printf '%s\n' "$text" >"$WORK/text.txt"
+    flite -voice "$VOICE" -f "$WORK/text.txt" -o "$WORK/raw.wav"
+    # Trim silence at the start, then (reversed) at the end; high pass; 8 kHz.
+    "${SOX[@]}" "$WORK/raw.wav" "${F32[@]}" "$WORK/speech.f32" \
         silence 1 0.005 "$TRIM_THRESHOLD" reverse \
         silence 1 0.005 "$TRIM_THRESHOLD" reverse \
-        rate -v "$RATE"
-    # Measure RMS and peak, pick one gain: RMS to target, capped by the peak limit.
-    local stats rms pk gain
-    stats="$("${SOX[@]}" "$mid" -n stats 2>&1)"
-    rms="$(awk '/^RMS lev dB/ {print $4}' <<<"$stats")"
-    pk="$(awk '/^Pk lev dB/ {print $4}' <<<"$stats")"
-    [[ -n "$rms" && -n "$pk" && "$rms" != "-inf" ]] || die "no speech produced for: $text"
-    gain="$(awk -v t="$TARGET_RMS_DB" -v m="$PEAK_MAX_DB" -v r="$rms" -v p="$pk" \
-        'BEGIN { g = t - r; if (p + g > m) g = m - p; printf "%.2f", g }')"
-    # A 3 ms ramp at both cut edges avoids clicks where the trim cut into sound.
-    "${SOX[@]}" "$mid" "${OUTFMT[@]}" "$out" fade h 0.003 -0 0.003 gain "$gain" pad 0 "$TAIL"
+        highpass "$HIGHPASS" rate -v "$RATE"
+    [[ -s "$WORK/speech.f32" ]] || die "no speech produced for: $text"
+    level "$WORK/speech.f32" "$out" "$TAIL"
 }
 
 # --- read the manifest ----------------------------------------------------------
@@ -114,8 +148,9 @@ while IFS= read -r line || [[ -n "$line" ]]; do
     [[ -n "${text//[[:space:]]/}" ]] || die "$MANIFEST:$lineno: empty text for '$name'"
     [[ -z "${TEXT[$name]+x}" ]] || die "$MANIFEST:$lineno: duplicate prompt name '$name'"
     if [[ "$text" == @* ]]; then
-        [[ "$text" =~ ^@tone:$num:$num$ || "$text" =~ ^@silence:$num$ ]] \
-            || die "$MANIFEST:$lineno: bad special text '$text' (want @tone:HZ:SECONDS or @silence:SECONDS)"
+        [[ "$text" =~ ^@tone:$num:$num$ || "$text" =~ ^@chime:$num,$num:$num$ \
+            || "$text" =~ ^@music:$num$ || "$text" =~ ^@silence:$num$ ]] \
+            || die "$MANIFEST:$lineno: bad special text '$text' (want @tone:HZ:SECONDS, @chime:HZ,HZ:SECONDS, @music:SECONDS or @silence:SECONDS)"
     fi
     TEXT[$name]="$text"
     ORDER+=("$name")
@@ -130,23 +165,27 @@ if [[ $# -gt 0 ]]; then
 fi
 
 # --- build ------------------------------------------------------------------------
+printf '%-28s %8s %7s  %s\n' name LKFS peak text
 for name in "${ORDER[@]}"; do
     text="${TEXT[$name]}"
     tmp="$WORK/out.wav"
     rm -f "$tmp"
-    if [[ "$text" == @tone:* ]]; then
-        [[ "$text" =~ ^@tone:($num):($num)$ ]] || die "$name: bad tone '$text' (want @tone:HZ:SECONDS)"
-        make_tone "$tmp" "${BASH_REMATCH[1]}" "${BASH_REMATCH[3]}"
-    elif [[ "$text" == @silence:* ]]; then
-        [[ "$text" =~ ^@silence:($num)$ ]] || die "$name: bad silence '$text' (want @silence:SECONDS)"
-        make_silence "$tmp" "${BASH_REMATCH[1]}"
+    if [[ "$text" =~ ^@tone:($num):($num)$ ]]; then
+        measured="$(make_tone "$tmp" "${BASH_REMATCH[1]}" "${BASH_REMATCH[3]}")"
+    elif [[ "$text" =~ ^@chime:($num),($num):($num)$ ]]; then
+        measured="$(make_chime "$tmp" "${BASH_REMATCH[1]}" "${BASH_REMATCH[3]}" "${BASH_REMATCH[5]}")"
+    elif [[ "$text" =~ ^@music:($num)$ ]]; then
+        measured="$(make_music "$tmp" "${BASH_REMATCH[1]}")"
+    elif [[ "$text" =~ ^@silence:($num)$ ]]; then
+        measured="$(make_silence "$tmp" "${BASH_REMATCH[1]}")"
     elif [[ "$text" == @* ]]; then
         die "$name: unknown special text '$text'"
     else
-        make_speech "$tmp" "$text"
+        measured="$(make_speech "$tmp" "$text")"
     fi
     mv -f "$tmp" "$PROMPTS/$name.wav"
-    printf '%-16s %s\n' "$name" "$text"
+    read -r lk pk <<<"$measured"
+    printf '%-28s %8s %7s  %s\n' "$name" "$lk" "$pk" "$text"
 done
 
 # WAVs at the top of prompts/ that the manifest no longer names are left alone,
