@@ -10,25 +10,25 @@
 ///
 /// The ACK for a 2xx is the TU's, sent outside any transaction (§13.2.2.4); the ACK for a
 /// failure is built here (§17.1.1.3).
-public struct SIPClientInviteTransaction: Sendable {
+public struct SIPClientInviteTransaction: SIPClientTransaction {
     public enum State: Sendable, Equatable { case calling, proceeding, completed, terminated }
 
-    public let request: SIPMessage
-    public let transport: SIPTransport
-    public let timerValues: SIPTimerValues
+    private var core: SIPClientTransactionCore
+    public var request: SIPMessage { core.request }
+    public var transport: SIPTransport { core.transport }
+    public var timerValues: SIPTimerValues { core.timerValues }
     public private(set) var state: State = .calling
+    public var isTerminated: Bool { state == .terminated }
     /// The ACK sent for the final failure response, resent for its retransmissions.
     public private(set) var ack: SIPMessage?
-    private var timers = SIPTimerSet()
-    private var timerAInterval: Int64
+    private var timers: SIPTimerSet {
+        get { core.timers }
+        set { core.timers = newValue }
+    }
 
     private init(request: SIPMessage, transport: SIPTransport, now: Int64, timerValues: SIPTimerValues) {
-        self.request = request
-        self.transport = transport
-        self.timerValues = timerValues
-        self.timerAInterval = timerValues.t1
-        if !transport.isReliable { timers[.a] = now + timerValues.t1 }
-        timers[.b] = now + timerValues.transactionTimeout
+        core = SIPClientTransactionCore(request: request, transport: transport, now: now, timerValues: timerValues,
+                                        retransmit: .a, timeout: .b)
     }
 
     /// Creates the transaction and returns the first action: sending the INVITE.
@@ -82,8 +82,8 @@ public struct SIPClientInviteTransaction: Sendable {
             switch timer {
             case .a where state == .calling:
                 actions.append(.send(request))
-                timerAInterval *= 2
-                timers[.a] = now + timerAInterval
+                core.retransmitInterval *= 2
+                timers[.a] = now + core.retransmitInterval
             case .b where state == .calling, .d where state == .completed:
                 if timer == .b { actions.append(.timeout) }
                 state = .terminated
@@ -112,12 +112,7 @@ public struct SIPClientInviteTransaction: Sendable {
         return ack
     }
 
-    /// The driver could not send one of this transaction's messages (§17.1.4, §17.2.4):
-    /// the TU is told and the transaction ends.
     public mutating func transportError(now: Int64) -> [SIPTransactionAction] {
-        guard state != .terminated else { return [] }
-        state = .terminated
-        timers.cancelAll()
-        return [.transportError, .terminated]
+        core.transportError(&state, terminated: .terminated)
     }
 }

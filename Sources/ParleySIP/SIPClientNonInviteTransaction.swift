@@ -7,23 +7,23 @@
 ///     │ 200–699 (from Trying too): to TU, Timer K (T4 over UDP, 0 over TCP)
 ///   Completed ── retransmitted responses absorbed ── Timer K ──► Terminated
 /// ```
-public struct SIPClientNonInviteTransaction: Sendable {
+public struct SIPClientNonInviteTransaction: SIPClientTransaction {
     public enum State: Sendable, Equatable { case trying, proceeding, completed, terminated }
 
-    public let request: SIPMessage
-    public let transport: SIPTransport
-    public let timerValues: SIPTimerValues
+    private var core: SIPClientTransactionCore
+    public var request: SIPMessage { core.request }
+    public var transport: SIPTransport { core.transport }
+    public var timerValues: SIPTimerValues { core.timerValues }
     public private(set) var state: State = .trying
-    private var timers = SIPTimerSet()
-    private var timerEInterval: Int64
+    public var isTerminated: Bool { state == .terminated }
+    private var timers: SIPTimerSet {
+        get { core.timers }
+        set { core.timers = newValue }
+    }
 
     private init(request: SIPMessage, transport: SIPTransport, now: Int64, timerValues: SIPTimerValues) {
-        self.request = request
-        self.transport = transport
-        self.timerValues = timerValues
-        self.timerEInterval = timerValues.t1
-        if !transport.isReliable { timers[.e] = now + timerValues.t1 }
-        timers[.f] = now + timerValues.transactionTimeout
+        core = SIPClientTransactionCore(request: request, transport: transport, now: now, timerValues: timerValues,
+                                        retransmit: .e, timeout: .f)
     }
 
     /// Creates the transaction and returns the first action: sending the request.
@@ -58,8 +58,8 @@ public struct SIPClientNonInviteTransaction: Sendable {
             case .e where state == .trying || state == .proceeding:
                 actions.append(.send(request))
                 // §17.1.2.2: doubling up to T2 in Trying; T2 flat in Proceeding.
-                timerEInterval = state == .trying ? min(timerEInterval * 2, timerValues.t2) : timerValues.t2
-                timers[.e] = now + timerEInterval
+                core.retransmitInterval = state == .trying ? min(core.retransmitInterval * 2, timerValues.t2) : timerValues.t2
+                timers[.e] = now + core.retransmitInterval
             case .f where state == .trying || state == .proceeding, .k where state == .completed:
                 if timer == .f { actions.append(.timeout) }
                 state = .terminated
@@ -72,12 +72,7 @@ public struct SIPClientNonInviteTransaction: Sendable {
         return actions
     }
 
-    /// The driver could not send one of this transaction's messages (§17.1.4, §17.2.4):
-    /// the TU is told and the transaction ends.
     public mutating func transportError(now: Int64) -> [SIPTransactionAction] {
-        guard state != .terminated else { return [] }
-        state = .terminated
-        timers.cancelAll()
-        return [.transportError, .terminated]
+        core.transportError(&state, terminated: .terminated)
     }
 }

@@ -49,6 +49,8 @@ final class CallController: @unchecked Sendable {
         /// RFC 4028 session interval in seconds (the caller refreshes), and its expiry timer.
         var sessionExpires: Int?
         var sessionTimer: Scheduled<Void>?
+        /// A blind transfer waiting for its outcome (CallController+Transfer.swift).
+        var transfer: PendingTransfer?
 
         init(id: String, tenant: String, number: String, invite: SIPMessage, source: SIPPeer, target: ParleyConfig.Target, logger: Logger) {
             self.id = id; self.tenant = tenant; self.number = number; self.invite = invite
@@ -65,8 +67,14 @@ final class CallController: @unchecked Sendable {
     let logger: Logger
     let localHost: String
     let localPort: Int
-    private var send: (SIPMessage, SIPPeer) -> Void = { _, _ in }
-    private var calls: [String: Call] = [:]
+    private(set) var send: (SIPMessage, SIPPeer) -> Void = { _, _ in }
+    private(set) var calls: [String: Call] = [:]
+    /// Our client transactions and their one timer (CallController+ClientTransactions.swift).
+    var clientTransactions = SIPClientTransactionTable<SIPPeer>()
+    var clientTimer: Scheduled<Void>?
+    var clientTimerDeadline: Int64?
+    /// How long a transfer may take from REFER to the final NOTIFY.
+    var transferTimeoutMilliseconds: Int64 = 30_000
     /// Final non-2xx responses to INVITEs, kept to answer retransmissions (key: Call-ID + CSeq).
     private var refused: [String: SIPMessage] = [:]
     private(set) var malformedCount = 0
@@ -124,7 +132,10 @@ final class CallController: @unchecked Sendable {
             send(r, source)
         case "INFO": handleInfo(message, from: source)
         case "UPDATE": handleUpdate(message, from: source)
-        case "REGISTER", "SUBSCRIBE", "NOTIFY", "REFER", "PRACK", "MESSAGE", "PUBLISH":
+        case "NOTIFY" where handleReferNotify(message, from: source): break
+        case "NOTIFY":
+            send(SIPResponses.response(to: message, status: 481, reason: "Subscription Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
+        case "REGISTER", "SUBSCRIBE", "REFER", "PRACK", "MESSAGE", "PUBLISH":
             var r = SIPResponses.response(to: message, status: 405, reason: "Method Not Allowed", toTag: SIPResponses.randomToken(10))
             r.append("Allow", SIPResponses.allow)
             send(r, source)
@@ -147,11 +158,6 @@ final class CallController: @unchecked Sendable {
         var r = SIPResponses.response(to: head, status: 400, reason: "Bad Request", toTag: SIPResponses.randomToken(10))
         r.appendWarning(399, error.description)
         send(r, source)
-    }
-
-    private func handleResponse(_ message: SIPMessage) {
-        // Responses to our BYEs need no action beyond stopping (no client transaction kept yet).
-        logger.debug("response received", metadata: ["status": "\(message.status ?? 0)", "call-id": "\(message.callID ?? "")"])
     }
 
     private func handleInvite(_ invite: SIPMessage, from source: SIPPeer) {
@@ -423,6 +429,8 @@ final class CallController: @unchecked Sendable {
             } catch {
                 call.logger.error("cannot play prompt: \(error)")
             }
+        case let .transfer(target):
+            transferOnAnswer(call, to: target)
         }
     }
 
@@ -643,9 +651,10 @@ final class CallController: @unchecked Sendable {
     }
 
     /// Frees the call's media and timers; keeps the record a while for retransmissions.
-    private func end(_ call: Call, cause: String, emit: Bool = true) {
+    func end(_ call: Call, cause: String, emit: Bool = true) {
         guard call.state != .ended else { return }
         call.state = .ended
+        abandonTransfer(call)
         call.retransmit?.cancel()
         call.answerTimer?.cancel()
         call.ackTimeout?.cancel()
@@ -679,28 +688,6 @@ final class CallController: @unchecked Sendable {
         }
     }
 
-    /// Sends BYE in the call's dialog to the caller's Contact (§12.2.1.1).
-    private func sendBye(_ call: Call) {
-        guard let from = call.invite["From"], let to = call.invite["To"], let callID = call.invite.callID else { return }
-        let contactURI = call.invite["Contact"].flatMap(NameAddress.init)?.uri ?? NameAddress(from)?.uri ?? ""
-        call.localCSeq += 1
-        var bye = SIPMessage(startLine: .request(method: "BYE", uri: contactURI))
-        bye.append("Via", "SIP/2.0/\(call.source.transport) \(hostReference(localHost)):\(localPort);branch=\(SIPResponses.newBranch());rport")
-        bye.append("Max-Forwards", "70")
-        bye.append("From", NameAddress(to).map { $0.tag == nil ? to + ";tag=\(call.localTag)" : to } ?? to)
-        bye.append("To", from)
-        bye.append("Call-ID", callID)
-        bye.append("CSeq", "\(call.localCSeq) BYE")
-        bye.append("User-Agent", SIPResponses.server)
-        var destination = call.source
-        // Over UDP the remote target (Contact) decides; over TCP the dialog's connection is reused while open.
-        if destination.connection == nil, let uri = SIPURI(contactURI),
-           let address = try? SocketAddress(ipAddress: uri.host, port: uri.port ?? 5060) {
-            destination = SIPPeer(address: address)
-        }
-        send(bye, destination)
-    }
-
     /// Ends every call (shutdown), sending BYE for established ones.
     func endAll() {
         for call in calls.values where call.state != .ended {
@@ -709,7 +696,7 @@ final class CallController: @unchecked Sendable {
         }
     }
 
-    private func hostReference(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
+    func hostReference(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
 
     /// The RFC 3264 answerer for the configured codecs.
     var answerer: OfferAnswer { OfferAnswer(supported: config.rtp.codecs) }

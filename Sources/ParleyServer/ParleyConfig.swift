@@ -42,6 +42,8 @@ public struct ParleyConfig: Sendable, Equatable {
     public enum Target: Sendable, Equatable {
         /// Answer, play a prompt, then stay on the line (silence) until the caller hangs up.
         case play(prompt: String)
+        /// Answer and transfer at once (blind REFER) to this SIP URI.
+        case transfer(String)
     }
 
     public struct Number: Sendable, Equatable {
@@ -186,14 +188,20 @@ extension ParleyConfig {
                     guard !number.isEmpty, number.count <= 32, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLetter || "+*#-_.".contains($0)) }) else {
                         throw r.error(value, "number '\(number)' may hold only digits, letters and + * # - _ .")
                     }
-                    let entry = try r.mapping(value, allowed: ["play", "answer_after"])
-                    guard let play = r.field(entry, "play") else {
-                        throw r.error(value, "needs a target (play: PROMPT)")
+                    let entry = try r.mapping(value, allowed: ["play", "transfer", "answer_after"])
+                    let target: Target
+                    if let transfer = r.field(entry, "transfer") {
+                        target = .transfer(try transferTarget(r, transfer, alongside: entry))
+                    } else {
+                        guard let play = r.field(entry, "play") else {
+                            throw r.error(value, "needs a target (play: PROMPT or transfer: SIP-URI)")
+                        }
+                        let prompt = try r.string(play)
+                        guard PromptCache.isValidName(prompt) else { throw r.error(play, "'\(prompt)' is not a valid prompt name") }
+                        target = .play(prompt: prompt)
                     }
-                    let prompt = try r.string(play)
-                    guard PromptCache.isValidName(prompt) else { throw r.error(play, "'\(prompt)' is not a valid prompt name") }
                     let answerAfter = try r.field(entry, "answer_after").map { try r.duration($0) } ?? 0
-                    numbers[number] = Number(target: .play(prompt: prompt), answerAfterMilliseconds: answerAfter)
+                    numbers[number] = Number(target: target, answerAfterMilliseconds: answerAfter)
                 }
             }
             tenants.append(Tenant(name: name, domains: domains, numbers: numbers, concurrentCalls: concurrentCalls))

@@ -1,0 +1,44 @@
+import NIOCore
+import ParleySIP
+
+/// Requests Parley sends inside a call's dialog (RFC 3261 §12.2.1.1): BYE, REFER, and the
+/// next ones. All go through the client transactions (CallController+ClientTransactions.swift).
+extension CallController {
+    /// A request in the call's dialog: From our side (with our tag), To the caller (with its
+    /// tag), the next local CSeq, Request-URI the caller's Contact, and where to send it: the
+    /// dialog's TCP connection while open, else the remote target's address.
+    func dialogRequest(_ call: Call, method: String) -> (SIPMessage, SIPPeer)? {
+        guard let from = call.invite["From"], let to = call.invite["To"], let callID = call.invite.callID else { return nil }
+        let contactURI = call.invite["Contact"].flatMap(NameAddress.init)?.uri ?? NameAddress(from)?.uri ?? ""
+        call.localCSeq += 1
+        var request = SIPMessage(startLine: .request(method: method, uri: contactURI))
+        request.append("Via", "SIP/2.0/\(call.source.transport) \(hostReference(localHost)):\(localPort);branch=\(SIPResponses.newBranch());rport")
+        request.append("Max-Forwards", "70")
+        request.append("From", NameAddress(to).map { $0.tag == nil ? to + ";tag=\(call.localTag)" : to } ?? to)
+        request.append("To", from)
+        request.append("Call-ID", callID)
+        request.append("CSeq", "\(call.localCSeq) \(method)")
+        request.append("User-Agent", SIPResponses.server)
+        var destination = call.source
+        if destination.connection == nil, let uri = SIPURI(contactURI),
+           let address = try? SocketAddress(ipAddress: uri.host, port: uri.port ?? 5060) {
+            destination = SIPPeer(address: address)
+        }
+        return (request, destination)
+    }
+
+    /// Our Contact in the call's dialog.
+    func localContact(_ call: Call) -> String { "<sip:\(call.number)@\(hostReference(localHost)):\(localPort)>" }
+
+    /// Sends BYE in the call's dialog on a client transaction: retransmitted over UDP until
+    /// answered, abandoned after Timer F (the call is over on our side either way).
+    func sendBye(_ call: Call) {
+        guard let (bye, destination) = dialogRequest(call, method: "BYE") else { return }
+        let logger = call.logger
+        startClientTransaction(bye, to: destination) { event in
+            if let status = event.finalStatus, status >= 300 {
+                logger.notice("BYE not accepted", metadata: ["status": "\(status)"])
+            }
+        }
+    }
+}
