@@ -9,7 +9,7 @@ public struct SIPFrag: Sendable, Equatable {
 
     /// Nil unless the first line is a SIP/2.0 status line with a three-digit code.
     public init?(_ body: String) {
-        let line = body.split(whereSeparator: { $0 == "\r" || $0 == "\n" }).first.map(String.init) ?? ""
+        let line = body.split(whereSeparator: { $0.isNewline }).first.map(String.init) ?? ""
         let parts = line.split(separator: " ", maxSplits: 2).map(String.init)
         guard parts.count >= 2, parts[0].uppercased() == "SIP/2.0", parts[1].count == 3,
               let status = Int(parts[1]), (100...699).contains(status) else { return nil }
