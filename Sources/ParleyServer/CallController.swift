@@ -13,7 +13,6 @@ import ParleySIP
 final class CallController: @unchecked Sendable {
     // RFC 3261 §17.1.1.1 timer values.
     static let t1: Int64 = 500
-    static let t2: Int64 = 4_000
     /// How long an ended call is kept to absorb retransmissions (64 × T1).
     static let lingerMilliseconds: Int64 = 64 * t1
 
@@ -33,10 +32,10 @@ final class CallController: @unchecked Sendable {
         var byeResponse: SIPMessage?
         var leg: MediaLeg?
         var negotiated: NegotiatedAudio?
-        var retransmit: Scheduled<Void>?
-        var retransmitInterval: Int64 = CallController.t1
+        /// Our 2xx to the INVITE, resent until the ACK (CallController+Transactions.swift).
+        var okRetransmitter: SIP2xxRetransmitter?
+        var okTimer: Scheduled<Void>?
         var answerTimer: Scheduled<Void>?
-        var ackTimeout: Scheduled<Void>?
         var localCSeq: UInt32 = 0
         var logger: Logger
         /// Our current SDP (the answer, or our offer for an offerless INVITE); re-INVITEs change
@@ -67,16 +66,18 @@ final class CallController: @unchecked Sendable {
     let logger: Logger
     let localHost: String
     let localPort: Int
+    /// Sends a message; responses go through their server transaction (CallController+Transactions.swift).
     private(set) var send: (SIPMessage, SIPPeer) -> Void = { _, _ in }
+    /// The transport itself.
+    private(set) var transportSend: (SIPMessage, SIPPeer) -> Void = { _, _ in }
     private(set) var calls: [String: Call] = [:]
-    /// Our client transactions and their one timer (CallController+ClientTransactions.swift).
+    /// Transactions of requests received and sent, and their one timer (CallController+Transactions.swift).
+    var serverTransactions = SIPServerTransactionTable<SIPPeer>()
     var clientTransactions = SIPClientTransactionTable<SIPPeer>()
-    var clientTimer: Scheduled<Void>?
-    var clientTimerDeadline: Int64?
+    var transactionTimer: Scheduled<Void>?
+    var transactionTimerDeadline: Int64?
     /// How long a transfer may take from REFER to the final NOTIFY.
     var transferTimeoutMilliseconds: Int64 = 30_000
-    /// Final non-2xx responses to INVITEs, kept to answer retransmissions (key: Call-ID + CSeq).
-    private var refused: [String: SIPMessage] = [:]
     private(set) var malformedCount = 0
     /// Shutting down: new calls are refused with 503 + Retry-After; calls in progress go on.
     var draining = false
@@ -92,7 +93,10 @@ final class CallController: @unchecked Sendable {
         rateLimiter = RateLimiter(requestsPerSecond: config.sip.requestsPerSecond, burst: config.sip.burst)
     }
 
-    func attach(send: @escaping (SIPMessage, SIPPeer) -> Void) { self.send = send }
+    func attach(send: @escaping (SIPMessage, SIPPeer) -> Void) {
+        transportSend = send
+        self.send = { [unowned self] message, peer in self.sendThroughTransactions(message, to: peer) }
+    }
 
     var activeCallCount: Int { calls.values.filter { $0.state != .ended }.count }
 
@@ -110,6 +114,8 @@ final class CallController: @unchecked Sendable {
             }
             return
         }
+        // A retransmission (or the ACK of a failure) is its transaction's business (§17.2.3).
+        if absorbedByServerTransaction(message, from: source) { return }
         // We support no extensions that a peer may require (RFC 3261 §8.2.2.3); ACK and
         // CANCEL are exempt.
         let unsupported = message.values("Require").filter { !SIPResponses.supported.contains($0.lowercased()) }
@@ -162,8 +168,6 @@ final class CallController: @unchecked Sendable {
 
     private func handleInvite(_ invite: SIPMessage, from source: SIPPeer) {
         guard let callID = invite.callID, let cseq = invite.cseq else { return }
-        let refusedKey = "\(callID) \(cseq.number)"
-        if let final = refused[refusedKey] { return send(final, source) }
         if let call = calls[callID] {
             if call.invite.cseq?.number == cseq.number {
                 // A retransmission: repeat the last response (§17.2.1).
@@ -338,13 +342,7 @@ final class CallController: @unchecked Sendable {
         call.lastInviteResponse = r
         call.state = .answered
         send(r, call.source)
-        scheduleRetransmit(call)
-        call.ackTimeout = loop.scheduleTask(in: .milliseconds(64 * CallController.t1)) { [weak self] in
-            guard let self, call.state == .answered else { return }
-            call.logger.warning("no ACK for 200 OK; ending the call")
-            self.sendBye(call)
-            self.end(call, cause: "no-ack")
-        }
+        retransmitUntilACK(call, r)
     }
 
     /// Offerless INVITE: take a port with an inactive leg and offer every codec we support.
@@ -398,21 +396,10 @@ final class CallController: @unchecked Sendable {
         }
     }
 
-    /// 2xx retransmission with Timer G doubling up to T2 (§13.3.1.4).
-    private func scheduleRetransmit(_ call: Call) {
-        call.retransmit = loop.scheduleTask(in: .milliseconds(call.retransmitInterval)) { [weak self] in
-            guard let self, call.state == .answered, let r = call.lastInviteResponse else { return }
-            self.send(r, call.source)
-            call.retransmitInterval = min(call.retransmitInterval * 2, CallController.t2)
-            self.scheduleRetransmit(call)
-        }
-    }
-
     private func handleAck(_ ack: SIPMessage) {
         guard let callID = ack.callID, let call = calls[callID] else { return }
         guard call.state == .answered else { return }
-        call.retransmit?.cancel()
-        call.ackTimeout?.cancel()
+        stopRetransmitting(call)
         call.state = .confirmed
         restartSessionTimer(call)
         if let offer = call.ourOffer { return acceptAnswer(ack, call: call, offer: offer) }
@@ -620,7 +607,6 @@ final class CallController: @unchecked Sendable {
 
     private func refuse(_ invite: SIPMessage, from source: SIPPeer, response: SIPMessage, log: String) {
         let callID = invite.callID ?? ""
-        if let cseq = invite.cseq { remember(response, key: "\(callID) \(cseq.number)") }
         send(response, source)
         logger.notice("call refused", metadata: ["call-id": "\(callID)", "status": "\(response.status ?? 0)", "why": "\(log)"])
         events.emit(CallEvent("call.refused", callID: callID, [
@@ -643,21 +629,13 @@ final class CallController: @unchecked Sendable {
         end(call, cause: "refused", emit: false)
     }
 
-    private func remember(_ response: SIPMessage, key: String) {
-        refused[key] = response
-        loop.scheduleTask(in: .milliseconds(CallController.lingerMilliseconds)) { [weak self] in
-            self?.refused.removeValue(forKey: key)
-        }
-    }
-
     /// Frees the call's media and timers; keeps the record a while for retransmissions.
     func end(_ call: Call, cause: String, emit: Bool = true) {
         guard call.state != .ended else { return }
         call.state = .ended
         abandonTransfer(call)
-        call.retransmit?.cancel()
+        call.okTimer?.cancel()
         call.answerTimer?.cancel()
-        call.ackTimeout?.cancel()
         call.sessionTimer?.cancel()
         let leg = call.leg
         call.leg = nil

@@ -1,4 +1,5 @@
-"""Requests Parley sends run on RFC 3261 client transactions: over UDP a BYE nobody answers is
+"""The transaction layer in the call path (RFC 3261 §17). Requests Parley sends run on client
+transactions: over UDP a BYE nobody answers is
 retransmitted (Timer E: T1, then doubling), the same request each time (same branch and
 CSeq), and stops once answered."""
 from __future__ import annotations
@@ -48,3 +49,30 @@ def test_unanswered_bye_is_retransmitted_on_timer_e_until_answered(parley_server
             assert expected * 0.7 <= gap <= expected + 0.6, gaps
         ua.answer(copies[-1])
         assert ua.wait_request("BYE", call.call_id, 4.5) is None, "BYE retransmitted after its 200"
+
+
+def test_refused_invite_is_retransmitted_until_its_ack_and_retransmissions_are_absorbed(parley_server):
+    """Server side: a 404 to an INVITE over UDP comes again (Timer G: 0.5 s, then 1 s) until
+    the ACK, then stops; the retransmitted INVITE gets the same 404 without a second
+    `call.refused`."""
+    with SilentUA(parley_server.sip_port) as ua:
+        call = sipua.Call(ua, "999")
+        call.send_invite(sipua.make_sdp(40000))
+        first = ua.wait_final(call.call_id, "INVITE", 3.0)
+        assert first is not None and first.status == 404, first
+        t0 = time.monotonic()
+        again = ua.wait_final(call.call_id, "INVITE", 2.0)
+        assert again is not None and again.status == 404, "no 404 retransmission (Timer G)" + parley_server.describe()
+        assert 0.3 <= time.monotonic() - t0 <= 1.2
+        assert sipua.tag_of(again.get("to")) == sipua.tag_of(first.get("to"))
+        call.send_invite(sipua.make_sdp(40000))   # the caller's own retransmission
+        echoed = ua.wait_final(call.call_id, "INVITE", 1.0)
+        assert echoed is not None and echoed.status == 404
+        call.final = first
+        call.to_tag = sipua.tag_of(first.get("to"))
+        call.ack()
+        time.sleep(0.1)
+        ua.pending.clear()
+        assert ua.wait_final(call.call_id, "INVITE", 2.5) is None, "404 retransmitted after the ACK"
+    refused = [e for e in parley_server.events() if e.get("event") == "call.refused" and e.get("call_id") == call.call_id]
+    assert len(refused) == 1, refused
