@@ -36,23 +36,29 @@ def pump(ep, seconds: float, until=None):
     return until() if until is not None else True
 
 
+def start_endpoint(ep):
+    """Initializes a created endpoint: events pumped on this thread, quiet logs, UDP on
+    127.0.0.1 (any port), no sound device."""
+    cfg = pj.EpConfig()
+    cfg.uaConfig.threadCnt = 0
+    cfg.uaConfig.mainThreadOnly = True
+    cfg.logConfig.level = 1
+    cfg.logConfig.consoleLevel = 1
+    cfg.medConfig.hasIoqueue = True
+    ep.libInit(cfg)
+    tcfg = pj.TransportConfig()
+    tcfg.port = 0
+    tcfg.boundAddress = "127.0.0.1"
+    ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
+    ep.libStart()
+    ep.audDevManager().setNullDev()
+
+
 def test_pjsua2_places_a_g711_call_with_rfc4733_dtmf(parley_server):
     ep = pj.Endpoint()
     ep.libCreate()
     try:
-        cfg = pj.EpConfig()
-        cfg.uaConfig.threadCnt = 0
-        cfg.uaConfig.mainThreadOnly = True
-        cfg.logConfig.level = 1
-        cfg.logConfig.consoleLevel = 1
-        cfg.medConfig.hasIoqueue = True
-        ep.libInit(cfg)
-        tcfg = pj.TransportConfig()
-        tcfg.port = 0
-        tcfg.boundAddress = "127.0.0.1"
-        ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
-        ep.libStart()
-        ep.audDevManager().setNullDev()
+        start_endpoint(ep)
         for codec in ep.codecEnum2():   # G.711 only: PCMU first
             prio = {"PCMU/8000/1": 255, "PCMA/8000/1": 254}.get(codec.codecId, 0)
             ep.codecSetPriority(codec.codecId, prio)

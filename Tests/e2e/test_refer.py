@@ -12,7 +12,7 @@ import pytest
 import sipua
 import rtp
 from conftest import free_udp_port, running_server
-from test_pjsua2 import pj, pump
+from test_pjsua2 import pj, pump, start_endpoint
 
 
 class TargetUAS:
@@ -88,19 +88,7 @@ def run_transfer(server, target: TargetUAS, settle):
     ep.libCreate()
     calls: list = []
     try:
-        cfg = pj.EpConfig()
-        cfg.uaConfig.threadCnt = 0
-        cfg.uaConfig.mainThreadOnly = True
-        cfg.logConfig.level = 1
-        cfg.logConfig.consoleLevel = 1
-        cfg.medConfig.hasIoqueue = True
-        ep.libInit(cfg)
-        tcfg = pj.TransportConfig()
-        tcfg.port = 0
-        tcfg.boundAddress = "127.0.0.1"
-        ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
-        ep.libStart()
-        ep.audDevManager().setNullDev()
+        start_endpoint(ep)
         acfg = pj.AccountConfig()
         acfg.idUri = "sip:pjsua2@127.0.0.1"
         account = pj.Account()
