@@ -12,19 +12,29 @@ extension CallController {
         let contactURI = call.invite["Contact"].flatMap(NameAddress.init)?.uri ?? NameAddress(from)?.uri ?? ""
         call.localCSeq += 1
         var request = SIPMessage(startLine: .request(method: method, uri: contactURI))
-        request.append("Via", "SIP/2.0/\(call.source.transport) \(hostReference(localHost)):\(localPort);branch=\(SIPResponses.newBranch());rport")
+        request.append("Via", via(for: call.source))
         request.append("Max-Forwards", "70")
         request.append("From", NameAddress(to).map { $0.tag == nil ? to + ";tag=\(call.localTag)" : to } ?? to)
         request.append("To", from)
         request.append("Call-ID", callID)
         request.append("CSeq", "\(call.localCSeq) \(method)")
         request.append("User-Agent", SIPResponses.server)
-        var destination = call.source
-        if destination.connection == nil, let uri = SIPURI(contactURI),
-           let address = try? SocketAddress(ipAddress: uri.host, port: uri.port ?? 5060) {
-            destination = SIPPeer(address: address)
+        return (request, peer(for: contactURI, dialog: call.source))
+    }
+
+    /// Our Via for a new request to `peer`, with a fresh branch (§8.1.1.7) and rport (RFC 3581).
+    func via(for peer: SIPPeer) -> String {
+        "SIP/2.0/\(peer.transport) \(hostReference(localHost)):\(localPort);branch=\(SIPResponses.newBranch());rport"
+    }
+
+    /// Where a request to the remote target `uri` goes: the dialog's TCP connection while
+    /// open, else the target's address (falling back to where the dialog's requests came from).
+    func peer(for uri: String, dialog: SIPPeer) -> SIPPeer {
+        if dialog.connection == nil, let target = SIPURI(uri),
+           let address = try? SocketAddress(ipAddress: target.host, port: target.port ?? 5060) {
+            return SIPPeer(address: address)
         }
-        return (request, destination)
+        return dialog
     }
 
     /// Our Contact in the call's dialog.

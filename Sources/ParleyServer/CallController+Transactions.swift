@@ -18,8 +18,8 @@ import ParleySIP
 extension CallController {
     typealias ClientEvent = SIPClientTransactionTable<SIPPeer>.Event
 
-    /// Milliseconds on the monotonic clock the transaction timers use.
-    var nowMilliseconds: Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
+    /// Milliseconds on the loop's clock, which the transaction timers use (a test loop injects its own).
+    var nowMilliseconds: Int64 { Int64(loop.now.uptimeNanoseconds / 1_000_000) }
 
     // MARK: Server side
 

@@ -76,6 +76,9 @@ final class CallController: @unchecked Sendable {
     var clientTransactions = SIPClientTransactionTable<SIPPeer>()
     var transactionTimer: Scheduled<Void>?
     var transactionTimerDeadline: Int64?
+    /// Mailbox subscriptions by `Subscription.key`, and where summaries come from (CallController+MessageWaiting.swift).
+    var mailboxSubscriptions: [String: MailboxSubscription] = [:]
+    var messageSummaries: any MessageSummaryProvider = EmptyMailboxes()
     /// How long a transfer may take from REFER to the final NOTIFY.
     var transferTimeoutMilliseconds: Int64 = 30_000
     private(set) var malformedCount = 0
@@ -141,7 +144,8 @@ final class CallController: @unchecked Sendable {
         case "NOTIFY" where handleReferNotify(message, from: source): break
         case "NOTIFY":
             send(SIPResponses.response(to: message, status: 481, reason: "Subscription Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
-        case "REGISTER", "SUBSCRIBE", "REFER", "PRACK", "MESSAGE", "PUBLISH":
+        case "SUBSCRIBE": handleSubscribe(message, from: source)
+        case "REGISTER", "REFER", "PRACK", "MESSAGE", "PUBLISH":
             var r = SIPResponses.response(to: message, status: 405, reason: "Method Not Allowed", toTag: SIPResponses.randomToken(10))
             r.append("Allow", SIPResponses.allow)
             send(r, source)

@@ -58,6 +58,8 @@ public struct ParleyConfig: Sendable, Equatable {
         public var numbers: [String: Number]
         /// Licence: calls of this tenant up at once; nil is unlimited.
         public var concurrentCalls: Int?
+        /// Mailbox → SIP URI for unsolicited message-waiting NOTIFYs (ParleyConfig+MessageWaiting.swift).
+        public var messageWaitingTargets: [String: String] = [:]
     }
 
     public var file: String
@@ -169,7 +171,7 @@ extension ParleyConfig {
         var domainOwner: [String: String] = [:]
         let tenantsNode = try r.required(top, "tenants", in: root)
         for (name, tv) in try r.mapping(tenantsNode) {
-            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses"])
+            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "mwi"])
             var concurrentCalls: Int?
             if let lv = r.field(t, "licenses") {
                 let l = try r.mapping(lv, allowed: ["concurrent_calls"])
@@ -204,7 +206,8 @@ extension ParleyConfig {
                     numbers[number] = Number(target: target, answerAfterMilliseconds: answerAfter)
                 }
             }
-            tenants.append(Tenant(name: name, domains: domains, numbers: numbers, concurrentCalls: concurrentCalls))
+            tenants.append(Tenant(name: name, domains: domains, numbers: numbers, concurrentCalls: concurrentCalls,
+                                  messageWaitingTargets: try messageWaitingTargets(r, tenant: t)))
         }
         guard !tenants.isEmpty else { throw r.error(tenantsNode, "needs at least one tenant") }
         sipSettings.listen = listen

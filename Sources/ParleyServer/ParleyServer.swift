@@ -85,6 +85,7 @@ public final class ParleyServer: @unchecked Sendable {
             }
         })
         let channel = channels[0]
+        try? await sipLoop.submit { controller.announceMessageWaiting() }.get()
         media.start()
         logger.info("listening", metadata: ["sip": "\(config.sip.listen.map(\.description).joined(separator: ","))", "rtp": "\(config.rtp.bind):\(config.rtp.ports.lowerBound)-\(config.rtp.ports.upperBound)"])
         return ParleyServer(config: config, events: events, media: media, group: group, sipChannel: channel,
