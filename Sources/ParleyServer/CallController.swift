@@ -48,6 +48,8 @@ final class CallController: @unchecked Sendable {
         /// RFC 4028 session interval in seconds (the caller refreshes), and its expiry timer.
         var sessionExpires: Int?
         var sessionTimer: Scheduled<Void>?
+        /// We refresh the session (the caller does not support timers): CallController+SessionTimer.swift.
+        var weRefresh = false
         /// A blind transfer waiting for its outcome (CallController+Transfer.swift).
         var transfer: PendingTransfer?
 
@@ -493,45 +495,6 @@ final class CallController: @unchecked Sendable {
         send(r, source)
         restartSessionTimer(call)
         events.emit(CallEvent(ours == .sendrecv ? "call.resumed" : "call.held", callID: call.id, [("direction", .string(ours.rawValue))]))
-    }
-
-    // MARK: Session timers (RFC 4028), with the caller as refresher
-
-    /// The longest interval we grant, in seconds.
-    static let maximumSessionExpires = 7200
-
-    /// `Session-Expires: <seconds>[;refresher=uac|uas]` from a request, if present and well formed.
-    static func sessionExpires(_ request: SIPMessage) -> (Int, String?)? {
-        guard let value = request["Session-Expires"] else { return nil }
-        let parts = value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let first = parts.first, let seconds = Int(first), seconds > 0 else { return nil }
-        let refresher = parts.dropFirst().first { $0.lowercased().hasPrefix("refresher=") }.map { String($0.dropFirst(10)).lowercased() }
-        return (seconds, refresher)
-    }
-
-    /// Grants the caller's session interval when it supports timers (it refreshes, `refresher=uac`).
-    /// A caller without timer support gets none: we do not send refreshes ourselves yet.
-    private func addSessionTimer(to response: inout SIPMessage, request: SIPMessage, call: Call) {
-        let callerSupports = (request.values("Supported") + request.values("Require")).contains { $0.lowercased() == "timer" }
-        guard callerSupports, let (asked, _) = CallController.sessionExpires(request) else { return }
-        let granted = min(max(asked, config.sip.minSessionExpires), CallController.maximumSessionExpires)
-        call.sessionExpires = granted
-        response.append("Session-Expires", "\(granted);refresher=uac")
-        response.append("Require", "timer")
-    }
-
-    /// (Re)starts the expiry: with no refresh by then (RFC 4028 §10: the interval minus the
-    /// lesser of 32 s and a third of it), the session is over.
-    private func restartSessionTimer(_ call: Call) {
-        call.sessionTimer?.cancel()
-        guard let interval = call.sessionExpires else { return }
-        let deadline = Int64(interval - min(32, interval / 3)) * 1000
-        call.sessionTimer = loop.scheduleTask(in: .milliseconds(deadline)) { [weak self] in
-            guard let self, call.state == .confirmed else { return }
-            call.logger.warning("session timer expired without a refresh; ending the call")
-            self.sendBye(call)
-            self.end(call, cause: "session-expired")
-        }
     }
 
     /// UPDATE without SDP: a session refresh (RFC 4028) or a no-op; with SDP it is not supported yet.
