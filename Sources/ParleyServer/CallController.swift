@@ -45,6 +45,8 @@ final class CallController: @unchecked Sendable {
         var ourOffer: SessionDescription?
         var answerVersion: UInt64 = 1
         var lastReinvite: (cseq: UInt32, response: SIPMessage)?
+        /// A re-INVITE or UPDATE offer is being applied (CallController+Modify.swift): another gets 491.
+        var modifying = false
         /// RFC 4028 session interval in seconds (the caller refreshes), and its expiry timer.
         var sessionExpires: Int?
         var sessionTimer: Scheduled<Void>?
@@ -288,7 +290,7 @@ final class CallController: @unchecked Sendable {
     }
 
     /// How a leg runs what was negotiated, under this configuration.
-    private func legParameters(for negotiated: NegotiatedAudio, remote: SocketAddress) throws -> LegParameters {
+    func legParameters(for negotiated: NegotiatedAudio, remote: SocketAddress) throws -> LegParameters {
         var parameters = LegParameters(codec: try legCodec(for: negotiated), payloadType: negotiated.payloadType,
                       telephoneEventPayloadType: negotiated.telephoneEventPayloadType, remote: remote,
                       mediaTimeoutMilliseconds: config.rtp.mediaTimeoutMilliseconds > 0 ? config.rtp.mediaTimeoutMilliseconds : nil,
@@ -458,59 +460,6 @@ final class CallController: @unchecked Sendable {
         call.lastInviteResponse = r
         send(r, call.source)
         end(call, cause: "cancel")
-    }
-
-    /// A re-INVITE in a confirmed dialog: hold and resume (RFC 3264 §8.4). The codec and port
-    /// stay; the direction follows the new offer, our SDP version goes up by one.
-    private func handleReinvite(_ invite: SIPMessage, call: Call, from source: SIPPeer) {
-        guard let cseq = invite.cseq?.number, var answer = call.answer, let leg = call.leg,
-              let index = answer.media.firstIndex(where: { $0.port != 0 }) else { return }
-        var offered = SessionDescription.Direction.sendrecv
-        if !invite.body.isEmpty {
-            guard let offer = try? SessionDescription.parse(invite.bodyText), let m = offer.media.first(where: { $0.type == "audio" && $0.port != 0 }) else {
-                var r = SIPResponses.response(to: invite, status: 488, reason: "Not Acceptable Here", toTag: call.localTag)
-                r.appendWarning(399, "malformed or audio-less SDP in re-INVITE")
-                call.lastReinvite = (cseq, r)
-                return send(r, source)
-            }
-            offered = m.direction
-            // A held peer may announce c=0.0.0.0 (RFC 2543 style); that is hold too.
-            if (m.connection ?? offer.connection) == "0.0.0.0" { offered = .inactive }
-        }
-        let ours = offered.answer
-        answer.media[index].attributes.removeAll { SessionDescription.Direction(rawValue: $0.name) != nil }
-        answer.media[index].attributes.append(.init(ours.rawValue))
-        call.answerVersion += 1
-        let parts = answer.origin.split(separator: " ").map(String.init)
-        if parts.count == 6 { answer.origin = ([parts[0], parts[1], "\(call.answerVersion)"] + parts[3...]).joined(separator: " ") }
-        call.answer = answer
-        leg.setDirection(sending: ours == .sendrecv || ours == .sendonly, expectingMedia: offered == .sendrecv)
-        var r = SIPResponses.response(to: invite, status: 200, reason: "OK", toTag: call.localTag)
-        r.append("Contact", "<sip:\(call.number)@\(hostReference(localHost)):\(localPort)>")
-        r.append("Allow", SIPResponses.allow)
-        addSessionTimer(to: &r, request: invite, call: call)
-        r.append("Content-Type", "application/sdp")
-        r.body = Array(answer.serialized().utf8)
-        call.lastReinvite = (cseq, r)
-        send(r, source)
-        restartSessionTimer(call)
-        events.emit(CallEvent(ours == .sendrecv ? "call.resumed" : "call.held", callID: call.id, [("direction", .string(ours.rawValue))]))
-    }
-
-    /// UPDATE without SDP: a session refresh (RFC 4028) or a no-op; with SDP it is not supported yet.
-    private func handleUpdate(_ update: SIPMessage, from source: SIPPeer) {
-        guard let callID = update.callID, let call = calls[callID], call.state == .confirmed || call.state == .answered else {
-            return send(SIPResponses.response(to: update, status: 481, reason: "Call/Transaction Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
-        }
-        guard update.body.isEmpty else {
-            var r = SIPResponses.response(to: update, status: 488, reason: "Not Acceptable Here", toTag: call.localTag)
-            r.appendWarning(399, "UPDATE with SDP is not supported; use re-INVITE")
-            return send(r, source)
-        }
-        var r = SIPResponses.response(to: update, status: 200, reason: "OK", toTag: call.localTag)
-        addSessionTimer(to: &r, request: update, call: call)
-        send(r, source)
-        restartSessionTimer(call)
     }
 
     /// INFO with `application/dtmf-relay` (`Signal=5`) or `application/dtmf` (`5`): a third
