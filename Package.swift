@@ -69,7 +69,8 @@ let package = Package(
         .testTarget(name: "ParleySIPTests", dependencies: ["ParleySIP", "ParleyFuzzChecks", "ParleyTestSupport"]),
         .testTarget(name: "ParleyMediaTests", dependencies: ["ParleyMedia", "ParleyDSP"], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyServerTests", dependencies: ["ParleyServer", "ParleySIP", "ParleyMedia",
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: nioSwift5),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log")], swiftSettings: nioSwift5),
     ]
 )
 
