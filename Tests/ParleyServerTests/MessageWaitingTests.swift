@@ -17,23 +17,20 @@ struct MessageWaitingTests {
             mwi: { "1001": "sip:1001@127.0.0.1:5099" }
         """
 
-    func subscribe(expires: Int, toTag: String? = nil, cseq: UInt32 = 1) -> SIPMessage {
-        var m = SIPMessage(startLine: .request(method: "SUBSCRIBE", uri: "sip:1001@pbx.acme.example"))
-        m.append("Via", "SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK-sub\(cseq)")
-        m.append("From", "<sip:phone@127.0.0.1>;tag=ph1")
-        m.append("To", "<sip:1001@pbx.acme.example>" + (toTag.map { ";tag=\($0)" } ?? ""))
-        m.append("Call-ID", "mwi-1@127.0.0.1")
-        m.append("CSeq", "\(cseq) SUBSCRIBE")
-        m.append("Contact", "<sip:phone@127.0.0.1:5062>")
-        m.append("Event", "message-summary")
-        m.append("Expires", "\(expires)")
-        return m
+    /// The phone's SUBSCRIBE, as it would arrive on the wire.
+    func subscribe(expires: Int, toTag: String? = nil, cseq: UInt32 = 1) throws -> SIPMessage {
+        let text = "SUBSCRIBE sip:1001@pbx.acme.example SIP/2.0\r\n"
+            + "Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK-sub\(cseq)\r\n"
+            + "From: <sip:phone@127.0.0.1>;tag=ph1\r\nTo: <sip:1001@pbx.acme.example>\(toTag.map { ";tag=\($0)" } ?? "")\r\n"
+            + "Call-ID: mwi-1@127.0.0.1\r\nCSeq: \(cseq) SUBSCRIBE\r\nContact: <sip:phone@127.0.0.1:5062>\r\n"
+            + "Event: message-summary\r\nExpires: \(expires)\r\nContent-Length: 0\r\n\r\n"
+        return try SIPParser().parse(Array(text.utf8))
     }
 
     @Test("publish notifies the subscriber and the configured target; expiry ends the subscription")
     func publishAndExpire() throws {
         let h = try ControllerHarness(MessageWaitingTests.yaml)
-        h.receive(subscribe(expires: 120))
+        h.receive(try subscribe(expires: 120))
         let first = h.drain()
         #expect(first.map { $0.status.map(String.init) ?? $0.method ?? "" } == ["200", "NOTIFY"])
         let notify = try #require(first.last)
@@ -70,7 +67,7 @@ struct MessageWaitingTests {
     @Test("a subscriber answering 481 is dropped")
     func subscriberGone() throws {
         let h = try ControllerHarness(MessageWaitingTests.yaml)
-        h.receive(subscribe(expires: 600))
+        h.receive(try subscribe(expires: 600))
         let notify = try #require(h.drain().last)
         h.receive(ControllerHarness.ok(notify, status: 481))
         #expect(h.controller.mailboxSubscriptions.isEmpty)
@@ -79,12 +76,12 @@ struct MessageWaitingTests {
     @Test("a refresh before expiry keeps the subscription past the first deadline")
     func refresh() throws {
         let h = try ControllerHarness(MessageWaitingTests.yaml)
-        h.receive(subscribe(expires: 120))
+        h.receive(try subscribe(expires: 120))
         let first = h.drain()
         let tag = try #require(first.first.flatMap { $0["To"] }.flatMap(NameAddress.init)?.tag)
         h.receive(ControllerHarness.ok(try #require(first.last)))
         h.advance(milliseconds: 100_000)
-        h.receive(subscribe(expires: 120, toTag: tag, cseq: 2))
+        h.receive(try subscribe(expires: 120, toTag: tag, cseq: 2))
         let refreshed = h.drain()
         #expect(refreshed.first?.status == 200 && refreshed.first?["Expires"] == "120")
         h.receive(ControllerHarness.ok(try #require(refreshed.last)))
