@@ -25,7 +25,11 @@ extension CallController {
     /// NOTIFY comes within `transferTimeoutMilliseconds`; the call then stays up.
     ///
     /// Events: `call.transfer` (target), then `call.transferred` or `call.transfer_failed` (status).
+    /// Safe from any thread (hops to the SIP loop).
     func transfer(callID: String, to target: String, completion: @escaping @Sendable (TransferOutcome) -> Void) {
+        guard loop.inEventLoop else {
+            return loop.execute { self.transfer(callID: callID, to: target, completion: completion) }
+        }
         guard let call = calls[callID], call.state == .confirmed else {
             return completion(.failed(status: nil, reason: "no confirmed call \(callID)"))
         }
