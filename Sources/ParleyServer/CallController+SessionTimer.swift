@@ -107,6 +107,16 @@ extension CallController {
         for name in ["From", "Call-ID"] { if let v = invite[name] { ack.append(name, v) } }
         if let to = response["To"] { ack.append("To", to) }
         ack.append("CSeq", "\(invite.cseq?.number ?? 0) ACK")
+        call.lastACK = (invite.cseq?.number ?? 0, ack, destination)
         transportSend(ack, destination)
+    }
+
+    /// A 2xx to our re-INVITE came again after its transaction ended: our ACK was lost, so
+    /// it goes again (§13.2.2.4). True when the response was such a retransmission.
+    func resendACK(for response: SIPMessage) -> Bool {
+        guard let status = response.status, (200..<300).contains(status), let cseq = response.cseq, cseq.method == "INVITE",
+              let callID = response.callID, let call = calls[callID], let last = call.lastACK, last.cseq == cseq.number else { return false }
+        transportSend(last.ack, last.to)
+        return true
     }
 }

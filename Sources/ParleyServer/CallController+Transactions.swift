@@ -67,6 +67,7 @@ extension CallController {
     /// A response: to its client transaction, or dropped as a stray (§17.1.3, §18.1.2).
     func handleResponse(_ response: SIPMessage) {
         guard let outputs = clientTransactions.receive(response, now: nowMilliseconds) else {
+            if resendACK(for: response) { return }
             logger.debug("response matches no transaction; dropped", metadata: [
                 "status": "\(response.status ?? 0)", "call-id": "\(response.callID ?? "")"])
             return

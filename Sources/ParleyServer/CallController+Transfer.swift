@@ -22,7 +22,7 @@ extension CallController {
     /// Asks the caller of `callID` to call `target` (a SIP URI) instead of us. `completion` runs
     /// once, on the SIP loop: `.succeeded` after the transferee reports a 2xx from the target
     /// (we then send BYE), `.failed` when the REFER is refused, the target refuses, or no final
-    /// NOTIFY comes within `transferTimeoutMilliseconds`; the call then stays up.
+    /// NOTIFY comes within `config.sip.transferTimeoutMilliseconds`; the call then stays up.
     ///
     /// Events: `call.transfer` (target), then `call.transferred` or `call.transfer_failed` (status).
     /// Safe from any thread (hops to the SIP loop).
@@ -48,12 +48,12 @@ extension CallController {
         refer.append("Event", "refer")
         refer.append("Allow", SIPResponses.allow)
 
-        let pending = PendingTransfer(target: bare, progress: ReferProgress(now: nowMilliseconds, timeout: transferTimeoutMilliseconds),
+        let pending = PendingTransfer(target: bare, progress: ReferProgress(now: nowMilliseconds, timeout: config.sip.transferTimeoutMilliseconds),
                                       completion: completion)
         call.transfer = pending
         events.emit(CallEvent("call.transfer", callID: call.id, [("target", .string(bare))]))
         call.logger.info("transferring", metadata: ["target": "\(bare)"])
-        pending.timer = loop.scheduleTask(in: .milliseconds(transferTimeoutMilliseconds)) { [weak self] in
+        pending.timer = loop.scheduleTask(in: .milliseconds(config.sip.transferTimeoutMilliseconds)) { [weak self] in
             guard let self else { return }
             if let result = pending.progress.tick(now: self.nowMilliseconds) { self.finishTransfer(call, pending, result) }
         }

@@ -54,6 +54,8 @@ final class CallController: @unchecked Sendable {
         var weRefresh = false
         /// A blind transfer waiting for its outcome (CallController+Transfer.swift).
         var transfer: PendingTransfer?
+        /// The ACK for the 2xx to our last re-INVITE, resent when the 2xx is (CallController+SessionTimer.swift).
+        var lastACK: (cseq: UInt32, ack: SIPMessage, to: SIPPeer)?
 
         init(id: String, tenant: String, number: String, invite: SIPMessage, source: SIPPeer, target: ParleyConfig.Target, logger: Logger) {
             self.id = id; self.tenant = tenant; self.number = number; self.invite = invite
@@ -83,8 +85,6 @@ final class CallController: @unchecked Sendable {
     /// Mailbox subscriptions by `Subscription.key`, and where summaries come from (CallController+MessageWaiting.swift).
     var mailboxSubscriptions: [String: MailboxSubscription] = [:]
     var messageSummaries: any MessageSummaryProvider = EmptyMailboxes()
-    /// How long a transfer may take from REFER to the final NOTIFY.
-    var transferTimeoutMilliseconds: Int64 = 30_000
     private(set) var malformedCount = 0
     /// Shutting down: new calls are refused with 503 + Retry-After; calls in progress go on.
     var draining = false

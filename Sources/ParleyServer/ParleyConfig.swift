@@ -28,6 +28,8 @@ public struct ParleyConfig: Sendable, Equatable {
         /// The session interval we want (RFC 4028) even from callers without timer support,
         /// whom we then refresh ourselves; nil: only when the caller or a proxy asks.
         public var sessionExpires: Int?
+        /// How long a blind transfer may wait for the final NOTIFY, in ms (RFC 3515).
+        public var transferTimeoutMilliseconds: Int64 = 30_000
     }
 
     public struct RTP: Sendable, Equatable {
@@ -103,7 +105,7 @@ extension ParleyConfig {
         var listen: [ListenAddress] = []
         var sipSettings = SIP(listen: [])
         if let sipNode = r.field(top, "sip") {
-            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit", "min_session_expires", "session_expires"])
+            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit", "min_session_expires", "session_expires", "transfer_timeout"])
             if let t = r.field(sip, "trusted") {
                 let texts = try r.strings(t)
                 sipSettings.trusted = try texts.enumerated().map { i, text in
@@ -115,6 +117,7 @@ extension ParleyConfig {
             }
             if let v = r.field(sip, "min_session_expires") { sipSettings.minSessionExpires = Int(try r.duration(v) / 1000) }
             if let v = r.field(sip, "session_expires") { sipSettings.sessionExpires = max(1, Int(try r.duration(v) / 1000)) }
+            if let v = r.field(sip, "transfer_timeout") { sipSettings.transferTimeoutMilliseconds = max(100, try r.duration(v)) }
             if let rl = r.field(sip, "rate_limit") {
                 let m = try r.mapping(rl, allowed: ["requests_per_second", "burst"])
                 if let v = r.field(m, "requests_per_second") { sipSettings.requestsPerSecond = Double(try r.int(v, in: 1...1_000_000)) }

@@ -115,10 +115,12 @@ struct DialogConfigTests {
     @Test("valid values")
     func valid() throws {
         let c = try config(#""300": { transfer: "<sip:sales@192.0.2.7:5060>" }"#,
-                           tenantExtra: #"    mwi: { "1001": "sip:1001@192.0.2.10" }"#, sipExtra: "  session_expires: 1800s")
+                           tenantExtra: #"    mwi: { "1001": "sip:1001@192.0.2.10" }"#, sipExtra: "  session_expires: 1800s\n  transfer_timeout: 20s")
         #expect(c.tenants.first?.numbers["300"]?.target == .transfer("sip:sales@192.0.2.7:5060"))
         #expect(c.tenants.first?.messageWaitingTargets == ["1001": "sip:1001@192.0.2.10"])
         #expect(c.sip.sessionExpires == 1800)
+        #expect(c.sip.transferTimeoutMilliseconds == 20_000)
+        #expect(try config(#""100": { play: welcome }"#).sip.transferTimeoutMilliseconds == 30_000)
     }
 
     @Test("mistakes name the line and key")

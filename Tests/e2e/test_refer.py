@@ -225,3 +225,33 @@ def test_refer_is_sent_in_the_dialog_and_each_notify_is_answered(parley_bin, pro
         time.sleep(0.5)
         assert ua.wait_request("BYE", call.call_id, 0.1) is None, "BYE after a failed transfer"
         assert call.bye().status == 200
+
+
+def test_transfer_without_final_notify_fails_after_the_timeout_and_the_call_stays(parley_bin, prompts_dir, tmp_path):
+    """Given `sip.transfer_timeout: 2s` and a transferee that accepts the REFER but reports
+    only 100 Trying, then after 2 s the transfer fails without a status (the reason names the
+    last progress) and the call stays up."""
+    with running_server(parley_bin, tmp_path, prompts_dir, sip_extra="  transfer_timeout: 2s\n",
+                        numbers={"100": "{ play: welcome }", "300": '{ transfer: "sip:slow@127.0.0.1:9" }'}) as server, \
+            sipua.SipUA(server.sip_port) as ua, rtp.RtpListener() as listener:
+        call = ua.invite("300", sipua.make_sdp(listener.port), timeout=5.0)
+        assert call.final is not None and call.final.status == 200
+        call.ack()
+        refer = ua.wait_request("REFER", call.call_id, 3.0)
+        assert refer is not None, "no REFER" + server.describe()
+        t0 = time.monotonic()
+        call.cseq += 1
+        ua.send_raw(ua.request("NOTIFY", call.remote_target(), call.call_id, call.cseq, call.from_tag,
+                               to_tag=call.to_tag, to_uri=call.uri, body="SIP/2.0 100 Trying\r\n",
+                               content_type="message/sipfrag", extra=["Event: refer", "Subscription-State: active;expires=60"]))
+        assert ua.wait_final(call.call_id, "NOTIFY", 2.0).status == 200
+        failed = server.wait_event(lambda e: e.get("event") == "call.transfer_failed", 4.0)
+        waited = time.monotonic() - t0
+        assert failed is not None, server.describe()
+        assert "status" not in failed and failed["reason"] == "no final NOTIFY in time (last progress 100)", failed
+        assert 1.5 <= waited <= 3.5, waited
+        n = listener.count()
+        time.sleep(0.5)
+        assert listener.count() > n + 10, "media stopped after the failed transfer"
+        assert ua.wait_request("BYE", call.call_id, 0.1) is None
+        assert call.bye().status == 200

@@ -84,7 +84,8 @@ def test_server_refreshes_with_update_when_the_caller_allows_it(refresh_server):
 
 def test_server_refreshes_with_reinvite_and_ends_the_call_when_a_refresh_fails(refresh_server):
     """Given a caller that names no UPDATE in Allow, the refresh is a re-INVITE with the
-    server's SDP unchanged (same o= version); its 200 gets an ACK. The next re-INVITE answered
+    server's SDP unchanged (same o= version); its 200 gets an ACK, again when the 200 is
+    retransmitted. The next re-INVITE answered
     481 ends the call: BYE, cause session-refresh-failed."""
     with SilentUA(refresh_server.sip_port) as ua, rtp.RtpListener() as listener:
         call = place_call(ua, listener, [])
@@ -103,6 +104,10 @@ def test_server_refreshes_with_reinvite_and_ends_the_call_when_a_refresh_fails(r
         ua.send_raw("\r\n".join(lines + [f"Content-Length: {len(sdp)}"]) + "\r\n\r\n" + sdp)
         ack = caller.wait_request("ACK", 1.0)
         assert ack is not None and ack.cseq == (reinvite.cseq[0], "ACK"), ack
+        # Our 200 again, as if the ACK were lost: the ACK comes again (RFC 3261 §13.2.2.4).
+        ua.send_raw("\r\n".join(lines + [f"Content-Length: {len(sdp)}"]) + "\r\n\r\n" + sdp)
+        again = caller.wait_request("ACK", 1.0)
+        assert again is not None and again.cseq == ack.cseq, again
         second = caller.wait_request("INVITE", INTERVAL)
         assert second is not None and second.cseq[0] > reinvite.cseq[0], second
         ua.answer(second, 481, "Call/Transaction Does Not Exist")
