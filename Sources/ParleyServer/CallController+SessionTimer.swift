@@ -81,12 +81,24 @@ extension CallController {
             refresh.body = Array(sdp.serialized().utf8)
         }
         call.logger.debug("refreshing the session", metadata: ["method": "\(method)"])
+        // Our re-INVITE is an offer: one at a time, so the caller's crossing one gets 491.
+        if method == "INVITE" { call.modifying = true }
         startClientTransaction(refresh, to: destination) { [weak self] event in
             guard let self, let status = event.finalStatus else { return }
+            if method == "INVITE" { call.modifying = false }
             if method == "INVITE", (200..<300).contains(status), case let .final(response) = event {
                 self.acknowledge(response, to: refresh, call: call, destination: destination)
             }
             guard call.state == .confirmed else { return }
+            if status == 491 {
+                // Glare (RFC 3261 §14.1): we do not own the Call-ID, so retry within 0–2 s.
+                call.sessionTimer?.cancel()
+                call.sessionTimer = self.loop.scheduleTask(in: .milliseconds(Int64.random(in: 10...2000))) { [weak self] in
+                    guard let self, call.state == .confirmed else { return }
+                    self.refreshSession(call)
+                }
+                return
+            }
             if (200..<300).contains(status) {
                 self.restartSessionTimer(call)
                 self.events.emit(CallEvent("call.session_refreshed", callID: call.id, [("method", .string(method))]))

@@ -84,15 +84,22 @@ def test_server_refreshes_with_update_when_the_caller_allows_it(refresh_server):
 
 def test_server_refreshes_with_reinvite_and_ends_the_call_when_a_refresh_fails(refresh_server):
     """Given a caller that names no UPDATE in Allow, the refresh is a re-INVITE with the
-    server's SDP unchanged (same o= version); its 200 gets an ACK, again when the 200 is
-    retransmitted. The next re-INVITE answered
-    481 ends the call: BYE, cause session-refresh-failed."""
+    server's SDP; a 491 (glare) makes the server retry it within 2 s rather than give up. It
+    carries the SDP unchanged (same o= version); its 200 gets an ACK, again when the 200 is
+    retransmitted. The next re-INVITE answered 481 ends the call: BYE, cause
+    session-refresh-failed."""
     with SilentUA(refresh_server.sip_port) as ua, rtp.RtpListener() as listener:
         call = place_call(ua, listener, [])
         assert call.final.get("session-expires") == f"{INTERVAL};refresher=uas", call.final
         caller = Caller(ua, listener, call)
-        reinvite = caller.wait_request("INVITE", INTERVAL)
-        assert reinvite is not None, "no re-INVITE refresh" + refresh_server.describe()
+        crossed = caller.wait_request("INVITE", INTERVAL)
+        assert crossed is not None, "no re-INVITE refresh" + refresh_server.describe()
+        # Glare: the caller had a re-INVITE of its own in flight. 491 → the server retries within 2 s.
+        ua.answer(crossed, 491, "Request Pending")
+        ack491 = caller.wait_request("ACK", 1.0)   # the client transaction ACKs a failure itself
+        assert ack491 is not None and ack491.cseq == (crossed.cseq[0], "ACK"), ack491
+        reinvite = caller.wait_request("INVITE", 2.6)
+        assert reinvite is not None and reinvite.cseq[0] > crossed.cseq[0], "no retry after 491" + refresh_server.describe()
         assert sipua.parse_sdp(reinvite.body) == call.answer_sdp, (reinvite.body, call.final.body)
         o_line = [l for l in reinvite.body.decode().split("\r\n") if l.startswith("o=")]
         assert o_line == [l for l in call.final.body.decode().split("\r\n") if l.startswith("o=")], o_line
