@@ -185,6 +185,25 @@ def test_pjsua2_transfer_to_a_busy_target_fails_and_the_call_stays_up(parley_bin
     assert ended is not None and ended["cause"] == "bye", ended
 
 
+def call_until_refer(server, ua, listener):
+    """A raw caller dials number 300 and waits for the server's REFER."""
+    call = ua.invite("300", sipua.make_sdp(listener.port), timeout=5.0)
+    assert call.final is not None and call.final.status == 200
+    call.ack()
+    refer = ua.wait_request("REFER", call.call_id, 3.0)
+    assert refer is not None, "no REFER" + server.describe()
+    return call, refer
+
+
+def send_notify(ua, call, body, state, event="refer"):
+    """A NOTIFY of the REFER's subscription from the raw transferee; returns the final response."""
+    call.cseq += 1
+    ua.send_raw(ua.request("NOTIFY", call.remote_target(), call.call_id, call.cseq, call.from_tag,
+                           to_tag=call.to_tag, to_uri=call.uri, body=body, content_type="message/sipfrag;version=2.0",
+                           extra=[f"Event: {event}", f"Subscription-State: {state}"]))
+    return ua.wait_final(call.call_id, "NOTIFY", 3.0)
+
+
 def test_refer_is_sent_in_the_dialog_and_each_notify_is_answered(parley_bin, prompts_dir, tmp_path):
     """A raw transferee: the REFER comes in the call's dialog (tags swapped, Refer-To the
     target, Referred-By us, Event refer); each NOTIFY gets 200; 100 in the sipfrag is only
@@ -193,11 +212,7 @@ def test_refer_is_sent_in_the_dialog_and_each_notify_is_answered(parley_bin, pro
     with running_server(parley_bin, tmp_path, prompts_dir,
                         numbers={"100": "{ play: welcome }", "300": f'{{ transfer: "<{uri}>" }}'}) as server, \
             sipua.SipUA(server.sip_port) as ua, rtp.RtpListener() as listener:
-        call = ua.invite("300", sipua.make_sdp(listener.port), timeout=5.0)
-        assert call.final is not None and call.final.status == 200
-        call.ack()
-        refer = ua.wait_request("REFER", call.call_id, 3.0)
-        assert refer is not None, "no REFER" + server.describe()
+        call, refer = call_until_refer(server, ua, listener)
         assert sipua.tag_of(refer.get("from")) == call.to_tag and sipua.tag_of(refer.get("to")) == call.from_tag, refer
         assert refer.get("refer-to") == f"<{uri}>", refer
         assert "sip:300@127.0.0.1" in (refer.get("referred-by") or ""), refer
@@ -205,11 +220,7 @@ def test_refer_is_sent_in_the_dialog_and_each_notify_is_answered(parley_bin, pro
         assert refer.cseq[1] == "REFER" and refer.get("contact"), refer
 
         def notify(body, state, event="refer"):
-            call.cseq += 1
-            ua.send_raw(ua.request("NOTIFY", call.remote_target(), call.call_id, call.cseq, call.from_tag,
-                                   to_tag=call.to_tag, to_uri=call.uri, body=body, content_type="message/sipfrag;version=2.0",
-                                   extra=[f"Event: {event}", f"Subscription-State: {state}"]))
-            return ua.wait_final(call.call_id, "NOTIFY", 3.0)
+            return send_notify(ua, call, body, state, event)
 
         r = notify("SIP/2.0 100 Trying\r\n", "active;expires=60")
         assert r is not None and r.status == 200, r
@@ -234,17 +245,9 @@ def test_transfer_without_final_notify_fails_after_the_timeout_and_the_call_stay
     with running_server(parley_bin, tmp_path, prompts_dir, sip_extra="  transfer_timeout: 2s\n",
                         numbers={"100": "{ play: welcome }", "300": '{ transfer: "sip:slow@127.0.0.1:9" }'}) as server, \
             sipua.SipUA(server.sip_port) as ua, rtp.RtpListener() as listener:
-        call = ua.invite("300", sipua.make_sdp(listener.port), timeout=5.0)
-        assert call.final is not None and call.final.status == 200
-        call.ack()
-        refer = ua.wait_request("REFER", call.call_id, 3.0)
-        assert refer is not None, "no REFER" + server.describe()
+        call, _ = call_until_refer(server, ua, listener)
         t0 = time.monotonic()
-        call.cseq += 1
-        ua.send_raw(ua.request("NOTIFY", call.remote_target(), call.call_id, call.cseq, call.from_tag,
-                               to_tag=call.to_tag, to_uri=call.uri, body="SIP/2.0 100 Trying\r\n",
-                               content_type="message/sipfrag", extra=["Event: refer", "Subscription-State: active;expires=60"]))
-        assert ua.wait_final(call.call_id, "NOTIFY", 2.0).status == 200
+        assert send_notify(ua, call, "SIP/2.0 100 Trying\r\n", "active;expires=60").status == 200
         failed = server.wait_event(lambda e: e.get("event") == "call.transfer_failed", 4.0)
         waited = time.monotonic() - t0
         assert failed is not None, server.describe()
