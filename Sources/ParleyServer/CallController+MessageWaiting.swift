@@ -26,6 +26,8 @@ extension CallController {
     static let messageSummaryEvent = "message-summary"
     /// Expiry bounds for subscriptions, in seconds (RFC 6665 §4.2.1.1: the notifier chooses).
     static let subscriptionExpiry = (minimum: 60, maximum: 3600, default: 3600)
+    /// Subscriptions kept at once; beyond, new ones get 503 (memory stays bounded).
+    static let maximumSubscriptions = 10_000
 
     /// Notifies every subscriber of the mailbox and its configured target of a new summary.
     /// Called by the voicemail application on every change; safe from any thread.
@@ -87,6 +89,12 @@ extension CallController {
         guard let uri = subscribe.requestURI.flatMap(SIPURI.init), let tenant = config.tenant(forHost: uri.host),
               let mailbox = uri.user, tenant.numbers[mailbox] != nil || tenant.messageWaitingTargets[mailbox] != nil else {
             return send(SIPResponses.response(to: subscribe, status: 404, reason: "Not Found", toTag: SIPResponses.randomToken(10)), source)
+        }
+        guard mailboxSubscriptions.count < CallController.maximumSubscriptions else {
+            var r = SIPResponses.response(to: subscribe, status: 503, reason: "Service Unavailable", toTag: SIPResponses.randomToken(10))
+            r.append("Retry-After", "300")
+            r.appendWarning(399, "too many subscriptions")
+            return send(r, source)
         }
         let localTag = SIPResponses.randomToken(10)
         guard let subscription = Subscription(subscribe: subscribe, localTag: localTag,
