@@ -76,3 +76,96 @@ def test_refused_invite_is_retransmitted_until_its_ack_and_retransmissions_are_a
         assert ua.wait_final(call.call_id, "INVITE", 2.5) is None, "404 retransmitted after the ACK"
     refused = [e for e in parley_server.events() if e.get("event") == "call.refused" and e.get("call_id") == call.call_id]
     assert len(refused) == 1, refused
+
+
+class TcpPeer:
+    """A raw SIP peer on one TCP connection: sends text, reads messages framed by Content-Length."""
+
+    def __init__(self, port: int):
+        import socket as _socket
+        self.sock = _socket.create_connection(("127.0.0.1", port), timeout=3)
+        self.local_port = self.sock.getsockname()[1]
+        self.buffer = b""
+
+    def close(self):
+        self.sock.close()
+
+    def send(self, text: str):
+        self.sock.sendall(text.encode())
+
+    def read(self, timeout: float) -> sipua.SipMessage | None:
+        import socket as _socket
+        deadline = time.monotonic() + timeout
+        while True:
+            head, sep, rest = self.buffer.partition(b"\r\n\r\n")
+            if sep:
+                length = 0
+                for line in head.decode(errors="replace").split("\r\n")[1:]:
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() in ("content-length", "l"):
+                        length = int(value.strip())
+                if len(rest) >= length:
+                    self.buffer = rest[length:]
+                    return sipua.parse_message(head + sep + rest[:length])
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except _socket.timeout:
+                return None
+            if not chunk:
+                return None
+            self.buffer += chunk
+
+
+def test_over_tcp_the_refer_and_bye_come_on_the_call_connection_and_are_not_retransmitted(parley_bin, prompts_dir, tmp_path):
+    """A caller on TCP: the REFER (a client transaction over a reliable transport) comes on the
+    same connection, once — no Timer E copies while unanswered; after its 202 and a NOTIFY with
+    200, the BYE comes on the connection too."""
+    from conftest import running_server
+    with running_server(parley_bin, tmp_path, prompts_dir, tcp=True,
+                        numbers={"100": "{ play: welcome }", "300": '{ transfer: "sip:desk@127.0.0.1:9" }'}) as server, \
+            rtp.RtpListener() as listener:
+        peer = TcpPeer(server.sip_port)
+        try:
+            sdp = sipua.make_sdp(listener.port)
+            base = [f"Via: SIP/2.0/TCP 127.0.0.1:{peer.local_port};branch=z9hG4bKtcpinv", "Max-Forwards: 70",
+                    f"From: <sip:e2e@127.0.0.1:{peer.local_port};transport=tcp>;tag=tcp1",
+                    f"To: <sip:300@127.0.0.1:{server.sip_port}>", "Call-ID: tcp-refer@e2e",
+                    f"Contact: <sip:e2e@127.0.0.1:{peer.local_port};transport=tcp>"]
+            peer.send("\r\n".join([f"INVITE sip:300@127.0.0.1:{server.sip_port};transport=tcp SIP/2.0"] + base +
+                                  ["CSeq: 1 INVITE", "Content-Type: application/sdp", f"Content-Length: {len(sdp)}"]) + "\r\n\r\n" + sdp)
+            ok = None
+            while ok is None or ok.status < 200:
+                ok = peer.read(3.0)
+                assert ok is not None, "no final response over TCP" + server.describe()
+            assert ok.status == 200, ok
+            to = ok.get("to")
+            ack = [l.replace("branch=z9hG4bKtcpinv", "branch=z9hG4bKtcpack") if l.startswith("Via") else l for l in base]
+            ack = [f"To: {to}" if l.startswith("To:") else l for l in ack]
+            peer.send("\r\n".join([f"ACK sip:300@127.0.0.1:{server.sip_port};transport=tcp SIP/2.0"] + ack +
+                                  ["CSeq: 1 ACK", "Content-Length: 0"]) + "\r\n\r\n")
+            refer = peer.read(3.0)
+            assert refer is not None and refer.method == "REFER", refer
+            assert "TCP" in refer.get("via"), refer.get("via")
+            assert peer.read(2.0) is None, "REFER retransmitted over TCP"
+            lines = ["SIP/2.0 202 Accepted"] + [f"Via: {v}" for v in refer.get_all("via")]
+            lines += [f"From: {refer.get('from')}", f"To: {refer.get('to')}", f"Call-ID: {refer.get('call-id')}",
+                      f"CSeq: {refer.get('cseq')}", "Content-Length: 0"]
+            peer.send("\r\n".join(lines) + "\r\n\r\n")
+            frag = "SIP/2.0 200 OK\r\n"
+            notify = [l.replace("branch=z9hG4bKtcpinv", "branch=z9hG4bKtcpntf") if l.startswith("Via") else l for l in base]
+            notify = [f"To: {to}" if l.startswith("To:") else l for l in notify]
+            peer.send("\r\n".join([f"NOTIFY {ok.get('contact').strip('<>')} SIP/2.0"] + notify +
+                                  ["CSeq: 2 NOTIFY", "Event: refer", "Subscription-State: terminated;reason=noresource",
+                                   "Content-Type: message/sipfrag", f"Content-Length: {len(frag)}"]) + "\r\n\r\n" + frag)
+            got = [peer.read(3.0), peer.read(3.0)]
+            assert any(m is not None and m.is_response and m.status == 200 and m.cseq[1] == "NOTIFY" for m in got), got
+            bye = next((m for m in got if m is not None and m.method == "BYE"), None)
+            assert bye is not None, f"no BYE on the connection: {got}" + server.describe()
+        finally:
+            peer.close()
+    done = [e for e in server.events() if e.get("event") == "call.transferred"]
+    assert done and done[0]["status"] == 200, server.events()
