@@ -140,6 +140,7 @@ extension CallController {
         r.body = Array(sdp.serialized().utf8)
         remember(r)
         send(r, source)
+        if request.method == "INVITE" { retransmitUntilACK(call, r) }
         restartSessionTimer(call)
         events.emit(CallEvent(ours == .sendrecv ? "call.resumed" : "call.held", callID: call.id, [("direction", .string(ours.rawValue))]))
     }

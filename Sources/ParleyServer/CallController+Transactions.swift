@@ -105,8 +105,8 @@ extension CallController {
 
     // MARK: 2xx until ACK
 
-    /// Starts retransmitting the 2xx `response` to the call's INVITE until its ACK (§13.3.1.4):
-    /// T1, doubling up to T2; without an ACK in 64 × T1 the call ends with BYE.
+    /// Starts retransmitting the 2xx `response` to the call's INVITE or re-INVITE until its ACK
+    /// (§13.3.1.4): T1, doubling up to T2; without an ACK in 64 × T1 the call ends with BYE.
     func retransmitUntilACK(_ call: Call, _ response: SIPMessage) {
         call.okRetransmitter = SIP2xxRetransmitter(response: response, now: nowMilliseconds)
         scheduleOKRetransmission(call)
@@ -123,7 +123,7 @@ extension CallController {
         call.okTimer?.cancel()
         guard let deadline = call.okRetransmitter?.nextDeadline else { return }
         call.okTimer = loop.scheduleTask(in: .milliseconds(max(0, deadline - nowMilliseconds))) { [weak self] in
-            guard let self, call.state == .answered, var retransmitter = call.okRetransmitter else { return }
+            guard let self, call.state == .answered || call.state == .confirmed, var retransmitter = call.okRetransmitter else { return }
             let actions = retransmitter.tick(now: self.nowMilliseconds)
             call.okRetransmitter = retransmitter
             for action in actions {

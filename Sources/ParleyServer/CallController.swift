@@ -265,6 +265,8 @@ final class CallController: @unchecked Sendable {
 
     private func handleAck(_ ack: SIPMessage) {
         guard let callID = ack.callID, let call = calls[callID] else { return }
+        // The ACK for the 2xx to a re-INVITE: only the retransmission stops.
+        if call.state == .confirmed, ack.cseq?.number == call.okRetransmitter?.response.cseq?.number { return stopRetransmitting(call) }
         guard call.state == .answered else { return }
         stopRetransmitting(call)
         call.state = .confirmed

@@ -169,3 +169,29 @@ def test_over_tcp_the_refer_and_bye_come_on_the_call_connection_and_are_not_retr
             peer.close()
     done = [e for e in server.events() if e.get("event") == "call.transferred"]
     assert done and done[0]["status"] == 200, server.events()
+
+
+def test_200_to_a_reinvite_is_retransmitted_until_its_ack(parley_server):
+    """The UAS core keeps the 2xx to a re-INVITE alive too (RFC 3261 §13.3.1.4): without an
+    ACK it comes again after about 0.5 s; after the ACK no more copies come."""
+    with SilentUA(parley_server.sip_port) as ua, rtp.RtpListener() as listener:
+        call = ua.invite("100", sipua.make_sdp(listener.port), timeout=5.0)
+        assert call.final is not None and call.final.status == 200
+        call.ack()
+        call.cseq += 1
+        ua.send_raw(ua.request("INVITE", call.remote_target(), call.call_id, call.cseq, call.from_tag,
+                               to_tag=call.to_tag, to_uri=call.uri, body=sipua.make_sdp(listener.port)))
+        first = ua.wait_final(call.call_id, "INVITE", 3.0)
+        assert first is not None and first.status == 200 and first.cseq[0] == call.cseq, first
+        t0 = time.monotonic()
+        again = ua.wait_final(call.call_id, "INVITE", 2.0)
+        assert again is not None and again.cseq == first.cseq, "200 to the re-INVITE not retransmitted" + parley_server.describe()
+        assert 0.3 <= time.monotonic() - t0 <= 1.2
+        ua.send_raw(ua.request("ACK", call.remote_target(), call.call_id, call.cseq, call.from_tag,
+                               to_tag=call.to_tag, to_uri=call.uri))
+        time.sleep(0.1)
+        ua.pending.clear()
+        assert ua.wait_final(call.call_id, "INVITE", 2.5) is None, "200 retransmitted after the ACK"
+    # (No RTP is sent here, so the media timeout may end the call; the ACK must not.)
+    causes = [e.get("cause") for e in parley_server.call_events(call.call_id) if e["event"] == "call.ended"]
+    assert "no-ack" not in causes, causes
