@@ -6,8 +6,10 @@ import ParleyMedia
 import ParleyRTP
 import ParleySIP
 
-/// The UAS side of every call: routing, offer/answer, the INVITE server transaction's
-/// response retransmission, and the call's media leg.
+/// Every call's signalling: routing and admission here; answering (`+Answer`), session
+/// changes (`+Modify`), session timers (`+SessionTimer`), INFO (`+Info`), requests we send in
+/// a dialog (`+Dialog`), blind transfer (`+Transfer`), message-waiting (`+MessageWaiting`),
+/// all on the RFC 3261 transaction layer (`+Transactions`).
 ///
 /// Confined to the SIP channel's event loop; media events hop here from the legs' loops.
 final class CallController: @unchecked Sendable {
