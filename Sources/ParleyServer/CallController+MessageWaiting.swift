@@ -54,6 +54,16 @@ extension CallController {
         }
     }
 
+    /// Shutdown: every subscriber hears that its subscription ended (RFC 6665 §4.2.2,
+    /// `reason=deactivated`: it may subscribe again, to us after a restart or to another server).
+    func terminateSubscriptions() {
+        for entry in mailboxSubscriptions.values {
+            endSubscription(entry)
+            notifySubscriber(entry, summary: currentSummary(tenant: entry.tenant, mailbox: entry.mailbox),
+                             state: SubscriptionState(.terminated, reason: "deactivated"))
+        }
+    }
+
     func handleSubscribe(_ subscribe: SIPMessage, from source: SIPPeer) {
         let event = subscribe["Event"].flatMap { $0.split(separator: ";").first }.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         guard event == CallController.messageSummaryEvent else {

@@ -113,7 +113,7 @@ public final class ParleyServer: @unchecked Sendable {
     /// Ends calls (BYE to established ones), closes sockets and stops the loops.
     public func shutdown() async {
         let controller = self.controller
-        try? await sipChannel.eventLoop.submit { controller.endAll() }.get()
+        try? await sipChannel.eventLoop.submit { controller.endAll(); controller.terminateSubscriptions() }.get()
         // Let the BYEs leave before the socket closes.
         try? await Task.sleep(nanoseconds: 50_000_000)
         for ch in otherChannels { try? await ch.close() }

@@ -129,3 +129,22 @@ def test_sipp_subscribes_gets_the_summary_and_unsubscribes(mwi_server, sipp_bin,
     from conftest import Sipp
     res = Sipp(sipp_bin, mwi_server, tmp_path).run("uac_subscribe_mwi.xml", service="1001", timeout=15.0)
     assert res.returncode == 0, res.describe() + mwi_server.describe()
+
+
+def test_shutdown_ends_subscriptions_with_a_terminated_notify(parley_bin, prompts_dir, tmp_path):
+    """When the server stops, each subscriber gets a NOTIFY with Subscription-State
+    terminated;reason=deactivated (RFC 6665 §4.2.2), so it can subscribe again later."""
+    ua = None
+    try:
+        with running_server(parley_bin, tmp_path, prompts_dir, numbers=MAILBOX_NUMBERS) as server:
+            ua = sipua.SipUA(server.sip_port)
+            call_id, from_tag = sipua._rand(16) + "@e2e", sipua._rand()
+            ok = subscribe(ua, f"sip:1001@127.0.0.1:{server.sip_port}", call_id, 1, from_tag)
+            assert ok is not None and ok.status == 200, ok
+            assert ua.wait_request("NOTIFY", call_id, 3.0) is not None
+        last = ua.wait_request("NOTIFY", call_id, 2.0)
+        assert last is not None, "no NOTIFY at shutdown"
+        assert last.get("subscription-state") == "terminated;reason=deactivated", last
+    finally:
+        if ua is not None:
+            ua.close()
