@@ -89,7 +89,9 @@ let package = Package(
         .testTarget(name: "ParleyMediaTests", dependencies: ["ParleyMedia", "ParleyDSP", "ParleyRTP",
                                                         .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyAppsTests", dependencies: ["ParleyApps", .product(name: "Clocks", package: "swift-clocks")]),
-        .testTarget(name: "ParleyServerTests", dependencies: ["ParleyServer", "ParleySIP"], swiftSettings: nioSwift5),
+        .testTarget(name: "ParleyServerTests", dependencies: ["ParleyServer", "ParleySIP", "ParleyMedia",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log")], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyStoreTests", dependencies: ["ParleyStore", "ParleyDSP"]),
     ]
 )

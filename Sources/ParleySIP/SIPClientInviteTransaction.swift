@@ -10,35 +10,17 @@
 ///
 /// The ACK for a 2xx is the TU's, sent outside any transaction (§13.2.2.4); the ACK for a
 /// failure is built here (§17.1.1.3).
-public struct SIPClientInviteTransaction: Sendable {
+public struct SIPClientInviteTransaction: SIPClientTransactionCoreBacked {
     public enum State: Sendable, Equatable { case calling, proceeding, completed, terminated }
 
-    public let request: SIPMessage
-    public let transport: SIPTransport
-    public let timerValues: SIPTimerValues
+    var core: SIPClientTransactionCore
     public private(set) var state: State = .calling
+    public var isTerminated: Bool { state == .terminated }
     /// The ACK sent for the final failure response, resent for its retransmissions.
     public private(set) var ack: SIPMessage?
-    private var timers = SIPTimerSet()
-    private var timerAInterval: Int64
-
-    private init(request: SIPMessage, transport: SIPTransport, now: Int64, timerValues: SIPTimerValues) {
-        self.request = request
-        self.transport = transport
-        self.timerValues = timerValues
-        self.timerAInterval = timerValues.t1
-        if !transport.isReliable { timers[.a] = now + timerValues.t1 }
-        timers[.b] = now + timerValues.transactionTimeout
-    }
-
-    /// Creates the transaction and returns the first action: sending the INVITE.
-    public static func start(request: SIPMessage, transport: SIPTransport, now: Int64,
-                             timerValues: SIPTimerValues = .rfc3261) -> (SIPClientInviteTransaction, [SIPTransactionAction]) {
-        (SIPClientInviteTransaction(request: request, transport: transport, now: now, timerValues: timerValues), [.send(request)])
-    }
-
-    public var nextDeadline: Int64? { timers.next }
-    public func deadline(of timer: SIPTimer) -> Int64? { timers[timer] }
+    static let retransmitTimer = SIPTimer.a
+    static let timeoutTimer = SIPTimer.b
+    init(core: SIPClientTransactionCore) { self.core = core }
 
     /// A response matched to this transaction (`SIPTransactionKey(response:)`).
     public mutating func receive(_ response: SIPMessage, now: Int64) -> [SIPTransactionAction] {
@@ -48,23 +30,23 @@ public struct SIPClientInviteTransaction: Sendable {
             switch status {
             case 100..<200:
                 state = .proceeding
-                timers[.a] = nil
-                timers[.b] = nil
+                core.timers[.a] = nil
+                core.timers[.b] = nil
                 return [.passToTU(response)]
             case 200..<300:
                 state = .terminated
-                timers.cancelAll()
+                core.timers.cancelAll()
                 return [.passToTU(response), .terminated]
             default:
                 let ack = SIPClientInviteTransaction.ack(for: request, response: response)
                 self.ack = ack
-                timers.cancelAll()
+                core.timers.cancelAll()
                 if transport.isReliable {
                     state = .terminated
                     return [.send(ack), .passToTU(response), .terminated]
                 }
                 state = .completed
-                timers[.d] = now + timerValues.timerD
+                core.timers[.d] = now + timerValues.timerD
                 return [.send(ack), .passToTU(response)]
             }
         case .completed:
@@ -78,17 +60,14 @@ public struct SIPClientInviteTransaction: Sendable {
 
     public mutating func tick(now: Int64) -> [SIPTransactionAction] {
         var actions: [SIPTransactionAction] = []
-        while let timer = timers.popDue(now: now) {
+        while let timer = core.timers.popDue(now: now) {
             switch timer {
             case .a where state == .calling:
                 actions.append(.send(request))
-                timerAInterval *= 2
-                timers[.a] = now + timerAInterval
+                core.retransmitInterval *= 2
+                core.timers[.a] = now + core.retransmitInterval
             case .b where state == .calling, .d where state == .completed:
-                if timer == .b { actions.append(.timeout) }
-                state = .terminated
-                timers.cancelAll()
-                actions.append(.terminated)
+                actions += core.terminate(&state, .terminated, reporting: timer == .b ? .timeout : nil)
             default:
                 break
             }
@@ -112,12 +91,7 @@ public struct SIPClientInviteTransaction: Sendable {
         return ack
     }
 
-    /// The driver could not send one of this transaction's messages (§17.1.4, §17.2.4):
-    /// the TU is told and the transaction ends.
     public mutating func transportError(now: Int64) -> [SIPTransactionAction] {
-        guard state != .terminated else { return [] }
-        state = .terminated
-        timers.cancelAll()
-        return [.transportError, .terminated]
+        core.transportError(&state, terminated: .terminated)
     }
 }

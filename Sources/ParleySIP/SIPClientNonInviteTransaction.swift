@@ -7,33 +7,15 @@
 ///     │ 200–699 (from Trying too): to TU, Timer K (T4 over UDP, 0 over TCP)
 ///   Completed ── retransmitted responses absorbed ── Timer K ──► Terminated
 /// ```
-public struct SIPClientNonInviteTransaction: Sendable {
+public struct SIPClientNonInviteTransaction: SIPClientTransactionCoreBacked {
     public enum State: Sendable, Equatable { case trying, proceeding, completed, terminated }
 
-    public let request: SIPMessage
-    public let transport: SIPTransport
-    public let timerValues: SIPTimerValues
+    var core: SIPClientTransactionCore
     public private(set) var state: State = .trying
-    private var timers = SIPTimerSet()
-    private var timerEInterval: Int64
-
-    private init(request: SIPMessage, transport: SIPTransport, now: Int64, timerValues: SIPTimerValues) {
-        self.request = request
-        self.transport = transport
-        self.timerValues = timerValues
-        self.timerEInterval = timerValues.t1
-        if !transport.isReliable { timers[.e] = now + timerValues.t1 }
-        timers[.f] = now + timerValues.transactionTimeout
-    }
-
-    /// Creates the transaction and returns the first action: sending the request.
-    public static func start(request: SIPMessage, transport: SIPTransport, now: Int64,
-                             timerValues: SIPTimerValues = .rfc3261) -> (SIPClientNonInviteTransaction, [SIPTransactionAction]) {
-        (SIPClientNonInviteTransaction(request: request, transport: transport, now: now, timerValues: timerValues), [.send(request)])
-    }
-
-    public var nextDeadline: Int64? { timers.next }
-    public func deadline(of timer: SIPTimer) -> Int64? { timers[timer] }
+    public var isTerminated: Bool { state == .terminated }
+    static let retransmitTimer = SIPTimer.e
+    static let timeoutTimer = SIPTimer.f
+    init(core: SIPClientTransactionCore) { self.core = core }
 
     public mutating func receive(_ response: SIPMessage, now: Int64) -> [SIPTransactionAction] {
         guard let status = response.status, state == .trying || state == .proceeding else { return [] }
@@ -41,30 +23,27 @@ public struct SIPClientNonInviteTransaction: Sendable {
             state = .proceeding
             return [.passToTU(response)]
         }
-        timers.cancelAll()
+        core.timers.cancelAll()
         if transport.isReliable {
             state = .terminated
             return [.passToTU(response), .terminated]
         }
         state = .completed
-        timers[.k] = now + timerValues.t4
+        core.timers[.k] = now + timerValues.t4
         return [.passToTU(response)]
     }
 
     public mutating func tick(now: Int64) -> [SIPTransactionAction] {
         var actions: [SIPTransactionAction] = []
-        while let timer = timers.popDue(now: now) {
+        while let timer = core.timers.popDue(now: now) {
             switch timer {
             case .e where state == .trying || state == .proceeding:
                 actions.append(.send(request))
                 // §17.1.2.2: doubling up to T2 in Trying; T2 flat in Proceeding.
-                timerEInterval = state == .trying ? min(timerEInterval * 2, timerValues.t2) : timerValues.t2
-                timers[.e] = now + timerEInterval
+                core.retransmitInterval = state == .trying ? min(core.retransmitInterval * 2, timerValues.t2) : timerValues.t2
+                core.timers[.e] = now + core.retransmitInterval
             case .f where state == .trying || state == .proceeding, .k where state == .completed:
-                if timer == .f { actions.append(.timeout) }
-                state = .terminated
-                timers.cancelAll()
-                actions.append(.terminated)
+                actions += core.terminate(&state, .terminated, reporting: timer == .f ? .timeout : nil)
             default:
                 break
             }
@@ -72,12 +51,7 @@ public struct SIPClientNonInviteTransaction: Sendable {
         return actions
     }
 
-    /// The driver could not send one of this transaction's messages (§17.1.4, §17.2.4):
-    /// the TU is told and the transaction ends.
     public mutating func transportError(now: Int64) -> [SIPTransactionAction] {
-        guard state != .terminated else { return [] }
-        state = .terminated
-        timers.cancelAll()
-        return [.transportError, .terminated]
+        core.transportError(&state, terminated: .terminated)
     }
 }

@@ -3,10 +3,6 @@ import NIOCore
 import ParleyApps
 import ParleyMedia
 
-/// Blind transfer as the SIP side offers it: `(call-id, target URI, completion)`; called on the
-/// SIP loop. Until REFER exists the controller has none and every transfer fails cleanly.
-typealias BlindTransfer = (String, String, @escaping @Sendable (TransferResult) -> Void) -> Void
-
 extension CallController {
     /// "Now" for schedules. `PARLEY_TEST_NOW` (ISO 8601, e.g. `2026-10-25T07:30:00Z`) is a
     /// test-only override: the wall clock then starts at that instant when the server starts
@@ -64,10 +60,8 @@ extension CallController {
             onHangup: { [weak self] in loop.execute { self?.hangUpFromApp(callID: callID) } },
             onTransfer: { [weak self] target, done in
                 loop.execute {
-                    guard let self, let transfer = self.blindTransfer else {
-                        return done(.failed(status: nil, reason: "blind transfer (REFER) is not available in this build"))
-                    }
-                    transfer(callID, target, done)
+                    guard let self else { return done(.failed(status: nil, reason: "the server is stopping")) }
+                    self.transfer(callID: callID, to: target, completion: done)
                 }
             })
         call.flow = channel

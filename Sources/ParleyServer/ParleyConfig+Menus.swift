@@ -32,8 +32,7 @@ extension ParleyConfig {
             guard menuNames.contains(text) else { throw r.error(v, "no menu '\(text)' in this tenant's menus") }
             return .menu(text)
         case "transfer":
-            guard SIPURI(text) != nil else { throw r.error(v, "'\(text)' is not a SIP URI (e.g. sip:alice@pbx.example.com)") }
-            return .transfer(text)
+            return .transfer(try transferTarget(r, v, alongside: entry))
         default:
             guard PromptCache.isValidName(text) else { throw r.error(v, "'\(text)' is not a valid prompt name") }
             return .play(prompt: text)

@@ -28,6 +28,11 @@ public struct ParleyConfig: Sendable, Equatable {
         public var minSessionExpires: Int = 90
         /// Digest authentication for sources outside `trusted` (or all); nil: none.
         public var auth: Auth?
+        /// The session interval we want (RFC 4028) even from callers without timer support,
+        /// whom we then refresh ourselves; nil: only when the caller or a proxy asks.
+        public var sessionExpires: Int?
+        /// How long a blind transfer may wait for the final NOTIFY, in ms (RFC 3515).
+        public var transferTimeoutMilliseconds: Int64 = 30_000
     }
 
     public struct RTP: Sendable, Equatable {
@@ -47,7 +52,7 @@ public struct ParleyConfig: Sendable, Equatable {
         case play(prompt: String)
         /// Run the tenant's menu of this name (ParleyConfig+Menus.swift).
         case menu(String)
-        /// Answer and transfer at once (blind REFER); also what dialling this extension from a menu does.
+        /// Answer and transfer at once (blind REFER) to this SIP URI; also what dialling this extension from a menu does.
         case transfer(String)
     }
 
@@ -67,6 +72,8 @@ public struct ParleyConfig: Sendable, Equatable {
         public var attendant: AttendantConfig
         /// The tenant's prompt overrides: `<name>.wav` here wins over the system prompt.
         public var promptFolder: String
+        /// Mailbox → SIP URI for unsolicited message-waiting NOTIFYs (ParleyConfig+MessageWaiting.swift).
+        public var messageWaitingTargets: [String: String] = [:]
     }
 
     public var file: String
@@ -108,7 +115,7 @@ extension ParleyConfig {
         var listen: [ListenAddress] = []
         var sipSettings = SIP(listen: [])
         if let sipNode = r.field(top, "sip") {
-            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit", "min_session_expires", "auth"])
+            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit", "min_session_expires", "auth", "session_expires", "transfer_timeout"])
             if let t = r.field(sip, "trusted") {
                 let texts = try r.strings(t)
                 sipSettings.trusted = try texts.enumerated().map { i, text in
@@ -119,6 +126,8 @@ extension ParleyConfig {
                 }
             }
             if let v = r.field(sip, "min_session_expires") { sipSettings.minSessionExpires = Int(try r.duration(v) / 1000) }
+            if let v = r.field(sip, "session_expires") { sipSettings.sessionExpires = max(1, Int(try r.duration(v) / 1000)) }
+            if let v = r.field(sip, "transfer_timeout") { sipSettings.transferTimeoutMilliseconds = max(100, try r.duration(v)) }
             if let rl = r.field(sip, "rate_limit") {
                 let m = try r.mapping(rl, allowed: ["requests_per_second", "burst"])
                 if let v = r.field(m, "requests_per_second") { sipSettings.requestsPerSecond = Double(try r.int(v, in: 1...1_000_000)) }
@@ -179,7 +188,7 @@ extension ParleyConfig {
         var domainOwner: [String: String] = [:]
         let tenantsNode = try r.required(top, "tenants", in: root)
         for (name, tv) in try r.mapping(tenantsNode) {
-            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts"])
+            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts", "mwi"])
             var concurrentCalls: Int?
             var aaLicense = AutoAttendantLicense.standard
             if let lv = r.field(t, "licenses") {
@@ -217,7 +226,8 @@ extension ParleyConfig {
                 if !promptFolder.hasPrefix("/") { promptFolder = baseDir.isEmpty ? promptFolder : "\(baseDir)/\(promptFolder)" }
             }
             tenants.append(Tenant(name: name, domains: domains, numbers: numbers, concurrentCalls: concurrentCalls,
-                                  attendant: attendant, promptFolder: promptFolder))
+                                  attendant: attendant, promptFolder: promptFolder,
+                                  messageWaitingTargets: try messageWaitingTargets(r, tenant: t)))
         }
         guard !tenants.isEmpty else { throw r.error(tenantsNode, "needs at least one tenant") }
         sipSettings.listen = listen

@@ -90,6 +90,7 @@ public final class ParleyServer: @unchecked Sendable {
             }
         })
         let channel = channels[0]
+        try? await sipLoop.submit { controller.announceMessageWaiting() }.get()
         media.start()
         logger.info("listening", metadata: ["sip": "\(config.sip.listen.map(\.description).joined(separator: ","))", "rtp": "\(config.rtp.bind):\(config.rtp.ports.lowerBound)-\(config.rtp.ports.upperBound)"])
         return ParleyServer(config: config, events: events, media: media, group: group, sipChannel: channel,
@@ -117,7 +118,7 @@ public final class ParleyServer: @unchecked Sendable {
     /// Ends calls (BYE to established ones), closes sockets and stops the loops.
     public func shutdown() async {
         let controller = self.controller
-        try? await sipChannel.eventLoop.submit { controller.endAll() }.get()
+        try? await sipChannel.eventLoop.submit { controller.endAll(); controller.terminateSubscriptions() }.get()
         // Let the BYEs leave before the socket closes.
         try? await Task.sleep(nanoseconds: 50_000_000)
         for ch in otherChannels { try? await ch.close() }

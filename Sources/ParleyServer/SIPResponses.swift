@@ -3,7 +3,7 @@ import ParleySIP
 
 /// Builds responses and requests as a UAS (RFC 3261 §8.2.6).
 enum SIPResponses {
-    static let allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"
+    static let allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, SUBSCRIBE, NOTIFY"
     /// Option tags we support (RFC 3261 §19.2): session timers (RFC 4028).
     static let supported: Set<String> = ["timer"]
     static let server = "Parley"

@@ -1,0 +1,126 @@
+/// What the two server transactions have in common (RFC 3261 §17.2), so one table holds both.
+public protocol SIPServerTransaction: Sendable {
+    var request: SIPMessage { get }
+    var nextDeadline: Int64? { get }
+    /// A response from the TU.
+    mutating func respond(_ response: SIPMessage, now: Int64) -> [SIPTransactionAction]
+    /// A retransmission of the request, or (INVITE) the ACK for a failure response.
+    mutating func receive(_ request: SIPMessage, now: Int64) -> [SIPTransactionAction]
+    mutating func tick(now: Int64) -> [SIPTransactionAction]
+}
+
+extension SIPServerInviteTransaction: SIPServerTransaction {}
+extension SIPServerNonInviteTransaction: SIPServerTransaction {}
+
+/// The server transactions of the requests a UAS received (RFC 3261 §17.2): a retransmitted
+/// request finds its transaction (§17.2.3) and is answered from it, never reaching the TU
+/// again; final failure responses to INVITE are retransmitted over UDP until the ACK
+/// (Timer G) or Timer H; the ACK for them is absorbed.
+///
+/// The TU's responses find their transaction by what a response copies from its request
+/// (top Via, Call-ID, CSeq), so the driver can route every response it sends through
+/// `respond`. No I/O and no clock: the driver passes `now` (ms), performs the outputs and
+/// keeps one timer at `nextDeadline`.
+public struct SIPServerTransactionTable<Destination> {
+    public enum Output {
+        case send(SIPMessage, Destination)
+        /// Timer H: no ACK came for a final failure response to this INVITE.
+        case timeout(SIPMessage)
+    }
+
+    struct Entry {
+        var transaction: any SIPServerTransaction
+        let destination: Destination
+        let started: Int64
+        var answered = false
+    }
+
+    private var entries: [SIPTransactionKey: Entry] = [:]
+    private var byResponse: [String: SIPTransactionKey] = [:]
+    public let timerValues: SIPTimerValues
+
+    public init(timerValues: SIPTimerValues = .rfc3261) { self.timerValues = timerValues }
+
+    public var count: Int { entries.count }
+
+    public var nextDeadline: Int64? {
+        entries.values.compactMap { entry in
+            [entry.transaction.nextDeadline, entry.answered ? nil : entry.started + timerValues.transactionTimeout].compactMap { $0 }.min()
+        }.min()
+    }
+
+    /// A received request. Returns the outputs of the transaction it belongs to (a
+    /// retransmission or the ACK of a failure: answered or absorbed here, `[]` included),
+    /// or nil when it is new and goes to the TU — then, unless it is an ACK (which has no
+    /// transaction of its own), a transaction is started for it.
+    public mutating func receive(_ request: SIPMessage, from destination: Destination, transport: SIPTransport,
+                                 now: Int64) -> [Output]? {
+        guard let key = SIPTransactionKey(request: request) else { return nil }
+        if var entry = entries[key] {
+            let actions = entry.transaction.receive(request, now: now)
+            entries[key] = entry
+            return outputs(actions, key: key)
+        }
+        guard request.method != "ACK", let responseKey = SIPServerTransactionTable.responseKey(request) else { return nil }
+        let transaction: any SIPServerTransaction = request.method == "INVITE"
+            ? SIPServerInviteTransaction(request: request, transport: transport, now: now, timerValues: timerValues)
+            : SIPServerNonInviteTransaction(request: request, transport: transport, now: now, timerValues: timerValues)
+        entries[key] = Entry(transaction: transaction, destination: destination, started: now)
+        byResponse[responseKey] = key
+        return nil
+    }
+
+    /// A response from the TU: nil when no transaction of ours matches it (send it as it is).
+    public mutating func respond(_ response: SIPMessage, now: Int64) -> [Output]? {
+        guard let responseKey = SIPServerTransactionTable.responseKey(response), let key = byResponse[responseKey],
+              var entry = entries[key] else { return nil }
+        let actions = entry.transaction.respond(response, now: now)
+        if (response.status ?? 0) >= 200 { entry.answered = true }
+        entries[key] = entry
+        return outputs(actions, key: key)
+    }
+
+    public mutating func tick(now: Int64) -> [Output] {
+        var result: [Output] = []
+        for key in Array(entries.keys) {
+            guard var entry = entries[key] else { continue }
+            if !entry.answered, now >= entry.started + timerValues.transactionTimeout {
+                // The TU never gave a final response (a request it dropped): forget it.
+                remove(key)
+                continue
+            }
+            guard let deadline = entry.transaction.nextDeadline, deadline <= now else { continue }
+            let actions = entry.transaction.tick(now: now)
+            entries[key] = entry
+            result += outputs(actions, key: key)
+        }
+        return result
+    }
+
+    private mutating func outputs(_ actions: [SIPTransactionAction], key: SIPTransactionKey) -> [Output] {
+        guard let entry = entries[key] else { return [] }
+        var result: [Output] = []
+        for action in actions {
+            switch action {
+            case let .send(message): result.append(.send(message, entry.destination))
+            case .timeout: result.append(.timeout(entry.transaction.request))
+            case .terminated: remove(key)
+            case .passToTU, .transportError: break
+            }
+        }
+        return result
+    }
+
+    private mutating func remove(_ key: SIPTransactionKey) {
+        if let request = entries[key]?.transaction.request, let responseKey = SIPServerTransactionTable.responseKey(request) {
+            byResponse[responseKey] = nil
+        }
+        entries[key] = nil
+    }
+
+    /// What a response copies from its request (§8.2.6.2): top Via, Call-ID, CSeq.
+    static func responseKey(_ message: SIPMessage) -> String? {
+        guard let via = message.values("Via").first, let callID = message.callID, let cseq = message.cseq else { return nil }
+        return "\(via)\n\(callID)\n\(cseq.number) \(cseq.method)"
+    }
+}
