@@ -33,20 +33,6 @@ extension CallController {
         }
     }
 
-    /// A number whose target is a transfer: answer, announce, transfer; on failure say so and end.
-    func startTransfer(_ call: Call, to target: String) {
-        let events = self.events
-        let callID = call.id
-        startFlow(call) { flow, _ in
-            try await flow.play(["aa-transferring"])
-            let result = try await flow.transfer(to: target)
-            events.emit(CallController.callEvent(.transferred(target: target, result: result), callID: callID))
-            if case .succeeded = result { return }
-            try await flow.play(["aa-transfer-failed", "goodbye"])
-            flow.hangup()
-        }
-    }
-
     /// Starts a call flow as the call's one task, on the tenant's configuration as it is now
     /// (a reload later does not change this call). Hang-up cancels the task.
     func startFlow(_ call: Call, _ body: @escaping @Sendable (CallFlow, AttendantConfig) async throws -> Void) {

@@ -295,7 +295,8 @@ final class CallController: @unchecked Sendable {
         case let .menu(name):
             startMenu(call, menu: name)
         case let .transfer(target):
-            startTransfer(call, to: target)
+            // Straight to REFER; on failure the call stays up (a menu option resumes its menu instead).
+            transfer(callID: call.id, to: target) { _ in }
         }
     }
 

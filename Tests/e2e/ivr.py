@@ -59,6 +59,7 @@ def make_prompt_set(repo_root: Path, dest: Path, tenant: str = "demo") -> Path:
     (work / "scripts").mkdir(parents=True, exist_ok=True)
     (work / "prompts").mkdir(parents=True, exist_ok=True)
     shutil.copy(repo_root / "scripts" / "make-prompts.sh", work / "scripts" / "make-prompts.sh")
+    shutil.copytree(repo_root / "prompts" / "tools", work / "prompts" / "tools", dirs_exist_ok=True)
     names = {**AA_PROMPTS, **{f"tenant-{k}": v for k, v in TENANT_PROMPTS.items()}}
     # Agreed prompts that already exist in prompts/ (the prompts branch) are used as they are.
     todo = {k: v for k, v in names.items() if k.startswith("tenant-") or not (repo_root / "prompts" / f"{k}.wav").is_file()}
