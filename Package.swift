@@ -92,7 +92,7 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
         // buffer and spandsp's play-out buffer side by side (`swift run -c release JitterEval`).
         .executableTarget(
             name: "JitterEval",
-            dependencies: ["ParleyDSP", "ParleyRTP", "CSpanDSP", "ParleyTestSupport"],
+            dependencies: ["ParleyDSP", "ParleyRTP", "ParleyMedia", "CSpanDSP", "ParleyTestSupport"],
             path: "Benchmarks/JitterEval"),
     ])
 }

@@ -12,7 +12,7 @@ final class JitterHarness {
         var arrivalMs: Int64
         var silence = false
     }
-    enum Out: Equatable { case normal(Int), missing, prefetching, empty }
+    enum Out: Equatable { case normal(Int), missing, prefetching, empty, comfortNoise }
 
     let buffer: JitterBuffer<AdaptivePlayoutPolicy>
     var results: [JitterBuffer<AdaptivePlayoutPolicy>.PutResult] = []
@@ -57,6 +57,7 @@ final class JitterHarness {
                 case .missing: out.append(.missing)
                 case .prefetching: out.append(.prefetching)
                 case .empty: out.append(.empty)
+                case .comfortNoise: out.append(.comfortNoise)
                 }
             }
             t += 1
