@@ -170,31 +170,40 @@ struct Result {
 
 let sequenceBase: UInt16 = 51_000  // wraps at 65535 within the run
 
-/// The library's defaults (10 s window, 99.5 % quantile, 30 ms headroom, 30 s release,
-/// target at most 200 ms over the fastest packet, underruns may hold play-out up to 300 ms
-/// over the target). `JB_Q`, `JB_WIN`, `JB_HEAD`, `JB_REL`, `JB_MAX` (estimator) and
-/// `JB_UNDER` (policy, timestamp units) override them for tuning.
+/// The library's defaults (`JitterBuffer()`: 10 s window, 99.5 % quantile, 60 ms headroom,
+/// 30 s release, target at most 200 ms over the fastest packet; the policy's hysteresis 30 ms
+/// to shrink and 50 ms to grow, underruns held up to 300 ms over the target). `JB_Q`,
+/// `JB_WIN`, `JB_HEAD`, `JB_REL`, `JB_MAX` (estimator) and `JB_HYST`, `JB_GHYST`, `JB_UNDER`,
+/// `JB_SPEECH` (policy, timestamp units) override them for tuning.
 @MainActor func tunedBuffer() -> JitterBuffer<AdaptivePlayoutPolicy> {
     let env = ProcessInfo.processInfo.environment
-    var estimator = JitterDelayEstimator.Configuration(clockRate: 8000)
+    let defaults = JitterBuffer()
+    var estimator = defaults.configuration.estimator
     if let v = env["JB_Q"].flatMap(Double.init) { estimator.quantile = v }
     if let v = env["JB_WIN"].flatMap(Int.init) { estimator.windowPackets = v }
     if let v = env["JB_HEAD"].flatMap(Double.init) { estimator.headroomMs = v }
     if let v = env["JB_REL"].flatMap(Double.init) { estimator.releasePackets = v }
     if let v = env["JB_MAX"].flatMap(Double.init) { estimator.maximumDelayMs = v }
-    let allowance = env["JB_UNDER"].flatMap(Int64.init) ?? 2400
-    let speechLimit = env["JB_SPEECH"].flatMap(Int64.init) ?? 1600
-    return JitterBuffer(configuration: .init(estimator: estimator),
-                        policy: AdaptivePlayoutPolicy(hysteresis: 80, speechExcessLimit: speechLimit, underrunAllowance: allowance))
+    var policy = defaults.policy
+    if let v = env["JB_HYST"].flatMap(Int64.init) { policy.hysteresis = v }
+    if let v = env["JB_GHYST"].flatMap(Int64.init) { policy.growthHysteresis = v }
+    if let v = env["JB_UNDER"].flatMap(Int64.init) { policy.underrunAllowance = v }
+    if let v = env["JB_SPEECH"].flatMap(Int64.init) { policy.speechExcessLimit = v }
+    return JitterBuffer(configuration: .init(estimator: estimator), policy: policy)
 }
 
 /// Parley's buffer behind the play-out pipeline (decode or conceal, comfort noise, delay
 /// changes by time-scale modification in speech): the audio is the pipeline's PCM, and a
 /// packet's play-out delay is when its first sample is heard.
-@MainActor func runPipeline(_ packets: [SimulatedPacket], mode: PlayoutMode, timeScaling: Bool) -> Result {
+@MainActor func runPipeline(_ packets: [SimulatedPacket], mode: PlayoutMode, timeScaling: Bool, trace: Bool = false) -> Result {
     let buffer = tunedBuffer()
     let pipeline = PlayoutPipeline(buffer: buffer, decoder: G711Decoder(law: .ulaw), timeScaling: timeScaling)
     pipeline.setMode(mode)
+    if let v = ProcessInfo.processInfo.environment["TSM_CORR"].flatMap(Float.init) { pipeline.timeScaleCorrelation = v }
+    if let v = ProcessInfo.processInfo.environment["TSM_PERIODS"].flatMap(Int.init) { pipeline.maximumPeriodsPerFrame = v }
+    if let v = ProcessInfo.processInfo.environment["TSM_STEP"].flatMap(Double.init) { pipeline.accelerateStepMs = v }
+    if let v = ProcessInfo.processInfo.environment["TSM_SPEECH"].flatMap(Double.init) { pipeline.speechAccelerateMs = v }
+    if let v = ProcessInfo.processInfo.environment["TSM_QUIET"].flatMap(Float.init) { pipeline.quietDBov = v }
     let arrivals = packets.filter { $0.arrivalMs != nil }.sorted { $0.arrivalMs! < $1.arrivalMs! }
     var r = Result()
     var out = [Int16](repeating: 0, count: frameSamples)
@@ -226,6 +235,11 @@ let sequenceBase: UInt16 = 51_000  // wraps at 65535 within the run
             r.delays.append(now + Double(offset) / 8 - packets[index].sentMs)
         }
         let after = pipeline.statistics
+        if trace {
+            let b = buffer.statistics
+            print(String(format: "%7.0f cur %6.1f tgt %6.1f ins %d drop %d acc %d conc %d late %d cn %d rm %d q %d", now, b.currentDelayMs, b.targetDelayMs,
+                         b.inserted, b.dropped, b.accelerated, b.concealed, b.late, b.comfortNoise, after.samplesRemoved, pipeline.startedCount))
+        }
         if firstPlayed && lastPlayedIndex < frameCount - 1 {
             let decoded = after.decoded - before.decoded
             let concealed = (after.concealed - before.concealed) + (after.comfortNoise - before.comfortNoise)
@@ -327,13 +341,20 @@ writeWAV("reference", reference.flatMap { $0 })
 
 struct Row { var profile: String; var loss: Double; var label: String; var result: Result }
 var rows: [Row] = []
-for (n, profile) in NetworkProfile.all.enumerated() {
+// JITTER_EVAL_PROFILES=DE runs only those profiles (for tuning).
+let profileFilter = ProcessInfo.processInfo.environment["JITTER_EVAL_PROFILES"]
+for (n, profile) in NetworkProfile.all.enumerated() where profileFilter.map({ $0.contains(profile.name.prefix(1)) }) ?? true {
     let packets = simulate(profile, count: frameCount, frameMs: frameMs, seed: 0x5EED_0000 + UInt64(n))
     let lost = 100 * Double(packets.filter { $0.arrivalMs == nil }.count) / Double(frameCount)
-    for (label, r) in [("Parley", runPipeline(packets, mode: .interactive, timeScaling: true)),
-                       ("Parley-noTSM", runPipeline(packets, mode: .interactive, timeScaling: false)),
-                       ("Parley-rec", runPipeline(packets, mode: .recording, timeScaling: true)),
-                       ("spandsp", runSpanDSP(packets))] {
+    let traced = ProcessInfo.processInfo.environment["JITTER_EVAL_TRACE"] == String(profile.name.prefix(1))
+    let runs: [(String, () -> Result)] = [("Parley", { runPipeline(packets, mode: .interactive, timeScaling: true, trace: traced) }),
+                                          ("Parley-noTSM", { runPipeline(packets, mode: .interactive, timeScaling: false) }),
+                                          ("Parley-rec", { runPipeline(packets, mode: .recording, timeScaling: true) }),
+                                          ("spandsp", { runSpanDSP(packets) })]
+    // JITTER_EVAL_BUFFERS=Parley,spandsp runs only those (for tuning).
+    let only = ProcessInfo.processInfo.environment["JITTER_EVAL_BUFFERS"].map { $0.split(separator: ",").map(String.init) }
+    for (label, run) in runs where only?.contains(label) ?? true {
+        let r = run()
         writeWAV("\(profile.name.prefix(1))-\(label)", r.audio)
         rows.append(Row(profile: profile.name, loss: lost, label: label, result: r))
     }

@@ -22,6 +22,9 @@ public final class PlayoutPipeline {
         /// Samples removed (accelerate) and added (stretch) by time-scale modification.
         public var samplesRemoved = 0
         public var samplesAdded = 0
+        /// Quiet frames dropped, and frames of comfort noise added, to change the delay.
+        public var framesRemoved = 0
+        public var framesAdded = 0
         /// Payloads the decoder rejected (concealed instead).
         public var undecodable = 0
     }
@@ -44,6 +47,23 @@ public final class PlayoutPipeline {
         didSet { buffer.policy.timeScaling = timeScaling }
     }
 
+    /// The normalized correlation two pitch periods must reach for time-scale modification
+    /// of loud audio (`TimeScaleModifier.minimumCorrelation`).
+    public var timeScaleCorrelation: Float {
+        get { scaler.minimumCorrelation }
+        set { scaler.minimumCorrelation = newValue }
+    }
+
+    /// At most this many pitch periods are removed per frame, one per `accelerateStepMs`
+    /// of delay over the target.
+    public var maximumPeriodsPerFrame = 1
+    public var accelerateStepMs = 40.0
+    /// Speech is shortened only this far (ms) over the target; below it, only quiet frames go.
+    public var speechAccelerateMs = 40.0
+    /// A frame is quiet below this level (dBov) or this far (dB) over the background.
+    public var quietDBov: Float = -55
+    public var quietMarginDB: Float = 6
+
     private let decoder: any FrameDecoder
     private var scaler: TimeScaleModifier
     private var vad = VoiceActivityDetector()
@@ -52,7 +72,9 @@ public final class PlayoutPipeline {
     private let unitsPerSample: Double
     private var queue: [Int16]
     private var queued = 0
-    private var pendingAccelerate = false
+    /// Pitch periods still to remove (accelerate): more than one per frame when the delay
+    /// is far over the target, so a delay spike's excess is shed within a word or two.
+    private var pendingAccelerate = 0
     private var pendingStretch = false
     /// The packets whose audio started in the last `pull`: RTP sequence number and the
     /// sample offset in that pull's output where it starts (past the frame: later pulls).
@@ -87,7 +109,7 @@ public final class PlayoutPipeline {
         startedCount = 0
         var receiving = queued > 0
         var pulls = 0
-        while (queued < frameSamples || (pendingAccelerate && queued < scaler.minimumRun)) && pulls < 4 {
+        while (queued < frameSamples || (pendingAccelerate > 0 && queued < scaler.minimumRun)) && pulls < 4 {
             pulls += 1
             buffer.pendingOutput = Int64((Double(queued) * unitsPerSample).rounded())
             let frame = buffer.get(nowMs: nowMs)
@@ -100,14 +122,8 @@ public final class PlayoutPipeline {
                 }
                 let start = queued
                 decode(payload)
-                listen(from: start)
-                if timeScaling {
-                    switch buffer.timeScale {
-                    case .accelerate: pendingAccelerate = true; pendingStretch = false
-                    case .stretch: pendingStretch = true; pendingAccelerate = false
-                    default: break
-                    }
-                }
+                let quiet = listen(from: start)
+                if timeScaling { adjust(frameStart: start, quiet: quiet) }
             case .missing:
                 receiving = true
                 statistics.concealed += 1
@@ -127,15 +143,17 @@ public final class PlayoutPipeline {
                     fillComfortNoise(nil)
                     receiving = true
                 }
-                pendingAccelerate = false
+                pendingAccelerate = 0
                 pendingStretch = false
                 pulls = 4
             }
         }
-        if pendingAccelerate, queued >= scaler.minimumRun || pulls >= 4 {
-            pendingAccelerate = false
+        if pendingAccelerate > 0 {
             let before = queued
-            queued = queue.withUnsafeMutableBufferPointer { scaler.compress($0, count: queued) }
+            for _ in 0..<pendingAccelerate where queued > frameSamples {
+                queued = queue.withUnsafeMutableBufferPointer { scaler.compress($0, count: queued) }
+            }
+            pendingAccelerate = 0
             statistics.samplesRemoved += before - queued
         } else if pendingStretch {
             pendingStretch = false
@@ -158,6 +176,39 @@ public final class PlayoutPipeline {
         return receiving ? .audio : .silence
     }
 
+    /// Carries out the buffer's request for the frame just decoded at `frameStart`: in a
+    /// quiet frame (background noise, a pause between words) whole frames go or come —
+    /// the frame is dropped, or a frame of comfort noise follows it; in speech, pitch
+    /// periods are removed once the delay is `speechAccelerateMs` over the target, and
+    /// speech is never lengthened (the next pause will do).
+    private func adjust(frameStart: Int, quiet: Bool) {
+        switch buffer.timeScale {
+        case .accelerate:
+            pendingStretch = false
+            if quiet {
+                statistics.samplesRemoved += queued - frameStart
+                statistics.framesRemoved += 1
+                queued = frameStart
+                if startedCount > 0 { startedCount -= 1 }
+                return
+            }
+            let excess = buffer.statistics.currentDelayMs - buffer.statistics.targetDelayMs
+            if excess >= speechAccelerateMs {
+                pendingAccelerate = min(maximumPeriodsPerFrame, max(1, Int(excess / accelerateStepMs)))
+            }
+        case .stretch:
+            pendingAccelerate = 0
+            if quiet {
+                let before = queued
+                fillComfortNoise(nil)
+                statistics.samplesAdded += queued - before
+                statistics.framesAdded += 1
+            }
+        default:
+            break
+        }
+    }
+
     private func decode(_ payload: UnsafeRawBufferPointer) {
         let n = queue.withUnsafeMutableBufferPointer { q -> Int? in
             try? decoder.decode(payload, into: UnsafeMutableBufferPointer(rebasing: q[queued..<q.count]))
@@ -174,17 +225,22 @@ public final class PlayoutPipeline {
     }
 
     /// Runs the voice-activity detector on freshly decoded audio and tells the buffer.
-    private func listen(from start: Int) {
+    /// Returns whether that audio is quiet: no louder than `quietDBov`, or than the
+    /// background plus `quietMarginDB`.
+    private func listen(from start: Int) -> Bool {
+        var loudest = FrameEnergy.floor
         queue.withUnsafeBufferPointer { q in
             var i = start
             while i + frameSamples <= queued {
                 let frame = UnsafeBufferPointer(rebasing: q[i..<(i + frameSamples)])
                 let energy = FrameEnergy.dBov(frame)
+                loudest = max(loudest, energy)
                 _ = vad.process(energyDBov: energy)
                 i += frameSamples
             }
         }
         buffer.sourceSilent = !vad.isSpeech
+        return loudest < max(quietDBov, vad.noiseFloorDBov + quietMarginDB)
     }
 
     /// Appends comfort noise up to the end of the current frame (a whole frame if the
