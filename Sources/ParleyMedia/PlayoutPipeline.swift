@@ -60,7 +60,8 @@ public final class PlayoutPipeline {
     public var accelerateStepMs = 40.0
     /// Speech is shortened only this far (ms) over the target; below it, only quiet frames go.
     public var speechAccelerateMs = 40.0
-    /// A frame is quiet below this level (dBov) or this far (dB) over the background.
+    /// A frame is quiet below this level (dBov), or outside speech within this many dB of
+    /// the background.
     public var quietDBov: Float = -55
     public var quietMarginDB: Float = 6
 
@@ -225,8 +226,8 @@ public final class PlayoutPipeline {
     }
 
     /// Runs the voice-activity detector on freshly decoded audio and tells the buffer.
-    /// Returns whether that audio is quiet: no louder than `quietDBov`, or than the
-    /// background plus `quietMarginDB`.
+    /// Returns whether that audio is quiet: below `quietDBov`, or, once the detector
+    /// hears no speech, within `quietMarginDB` of the background.
     private func listen(from start: Int) -> Bool {
         var loudest = FrameEnergy.floor
         queue.withUnsafeBufferPointer { q in
@@ -240,7 +241,7 @@ public final class PlayoutPipeline {
             }
         }
         buffer.sourceSilent = !vad.isSpeech
-        return loudest < max(quietDBov, vad.noiseFloorDBov + quietMarginDB)
+        return loudest < quietDBov || !vad.isSpeech && loudest < vad.noiseFloorDBov + quietMarginDB
     }
 
     /// Appends comfort noise up to the end of the current frame (a whole frame if the

@@ -381,6 +381,11 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
                 return .comfortNoise(nil)
             }
             underrunConcealed += 1
+        } else if mode == .recording, current + frame <= estimator.targetDelay {
+            // Recording: a later packet is here but not this one, and the delay is under the
+            // target: wait for it (reordered or delayed) rather than conceal it.
+            statistics.inserted += 1
+            return .missing
         }
         return conceal()
     }

@@ -15,9 +15,9 @@ public enum PlayoutMode: Sendable, Equatable {
         case .interactive:
             return JitterDelayEstimator.Configuration(clockRate: clockRate)
         case .recording:
-            // The whole window's worst delay (99.9 %) plus 60 ms, held for a minute; up to 1 s.
+            // The whole window's worst delay (99.9 %) plus 120 ms, held for a minute; up to 1 s.
             return JitterDelayEstimator.Configuration(clockRate: clockRate, windowPackets: 500, quantile: 0.999,
-                                                      headroomMs: 60, releasePackets: 3000, initialDelayMs: 120,
+                                                      headroomMs: 120, releasePackets: 3000, initialDelayMs: 200,
                                                       maximumDelayMs: 1000)
         }
     }
