@@ -83,7 +83,7 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
         .executableTarget(
             name: "MediaBenchmarks",
             dependencies: [
-                "ParleyDSP", "ParleyRTP", "ParleySIP", "CSpanDSP", "CSpeexDSP",
+                "ParleyDSP", "ParleyRTP", "ParleySIP", "ParleyMedia", "CSpanDSP", "CSpeexDSP",
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
             path: "Benchmarks/MediaBenchmarks",

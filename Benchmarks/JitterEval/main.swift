@@ -204,6 +204,7 @@ let sequenceBase: UInt16 = 51_000  // wraps at 65535 within the run
     if let v = ProcessInfo.processInfo.environment["TSM_STEP"].flatMap(Double.init) { pipeline.accelerateStepMs = v }
     if let v = ProcessInfo.processInfo.environment["TSM_SPEECH"].flatMap(Double.init) { pipeline.speechAccelerateMs = v }
     if let v = ProcessInfo.processInfo.environment["TSM_QUIET"].flatMap(Float.init) { pipeline.quietDBov = v }
+    if let v = ProcessInfo.processInfo.environment["TSM_MARGIN"].flatMap(Float.init) { pipeline.quietMarginDB = v }
     let arrivals = packets.filter { $0.arrivalMs != nil }.sorted { $0.arrivalMs! < $1.arrivalMs! }
     var r = Result()
     var out = [Int16](repeating: 0, count: frameSamples)
