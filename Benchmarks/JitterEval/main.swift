@@ -259,15 +259,18 @@ let sequenceBase: UInt16 = 51_000  // wraps at 65535 within the run
     return r
 }
 
-/// A sender ±300 ppm off, 40 ms transit and 2 ms of jitter, no loss, for two minutes: the
-/// buffer's delay over the fastest packet in the first and the last 10 s of play-out.
-@MainActor func driftRun(ppm: Double, mode: PlayoutMode) -> (first: Double, last: Double, removed: Int, added: Int, inserted: Int, dropped: Int) {
+/// A sender ±300 ppm off, 40 ms transit and 2 ms of jitter, no loss, for ten minutes (the
+/// prompts looped, with their pauses): the buffer's delay over the fastest packet as 10 s
+/// means at 1, 5 and 10 minutes, and its range after the first minute. Uncompensated, the
+/// delay would grow or drain by 180 ms.
+@MainActor func driftRun(ppm: Double, mode: PlayoutMode) -> (marks: [Double], low: Double, high: Double, removed: Int, added: Int, inserted: Int, dropped: Int) {
     let buffer = tunedBuffer()
     let pipeline = PlayoutPipeline(buffer: buffer, decoder: G711Decoder(law: .ulaw))
     pipeline.setMode(mode)
     var out = [Int16](repeating: 0, count: frameSamples)
-    let total = 6000
-    var first: [Double] = [], last: [Double] = []
+    let total = 30_000
+    var delays: [Double] = []
+    delays.reserveCapacity(total)
     var p = 0
     for k in 0..<total {
         let now = Double(k) * frameMs
@@ -277,19 +280,18 @@ let sequenceBase: UInt16 = 51_000  // wraps at 65535 within the run
             guard arrival <= now else { break }
             let f = p % frameCount
             _ = encoded[f].withUnsafeBytes {
-                buffer.put($0, sequenceNumber: UInt16(truncatingIfNeeded: p), timestamp: UInt32(p * frameSamples),
-                           marker: p == 0, arrivalMs: Int64(arrival.rounded(.down)))
+                buffer.put($0, sequenceNumber: UInt16(truncatingIfNeeded: p), timestamp: UInt32(truncatingIfNeeded: p * frameSamples),
+                           marker: marker[f], arrivalMs: Int64(arrival.rounded(.down)))
             }
             p += 1
         }
         _ = out.withUnsafeMutableBufferPointer { pipeline.pull(nowMs: Int64(now), into: $0) }
-        let d = buffer.statistics.currentDelayMs
-        if k >= 500 && k < 1000 { first.append(d) }
-        if k >= total - 500 { last.append(d) }
+        delays.append(buffer.statistics.currentDelayMs)
     }
-    let mean = { (v: [Double]) in v.reduce(0, +) / Double(max(1, v.count)) }
-    return (mean(first), mean(last), pipeline.statistics.samplesRemoved, pipeline.statistics.samplesAdded,
-            buffer.statistics.inserted, buffer.statistics.dropped)
+    let mean = { (r: Range<Int>) in delays[r].reduce(0, +) / Double(r.count) }
+    let settled = delays[3_000...]
+    return ([mean(2_500..<3_000), mean(14_500..<15_000), mean(29_500..<30_000)], settled.min() ?? 0, settled.max() ?? 0,
+            pipeline.statistics.samplesRemoved, pipeline.statistics.samplesAdded, buffer.statistics.inserted, buffer.statistics.dropped)
 }
 
 @MainActor func runSpanDSP(_ packets: [SimulatedPacket]) -> Result {
@@ -409,15 +411,17 @@ for row in rows {
 }
 
 print("")
-print("Clock drift: 2 min of continuous packets from a sender ±300 ppm off (40 ms transit, 2 ms jitter, no loss);")
-print("the buffer's delay over the fastest packet, mean over 10–20 s and over the last 10 s:")
+print("Clock drift: 10 min of the prompts (looped, with their pauses) from a sender ±300 ppm off (40 ms transit,")
+print("2 ms jitter, no loss): the buffer's delay over the fastest packet (10 s means at 1, 5 and 10 min; range after 1 min).")
+print("Uncompensated it would grow or drain by 180 ms.")
 print("")
-print("| skew ppm | mode        | delay 10–20 s | delay last 10 s | TSM ms −/+ | ins/drop |")
-print("|----------|-------------|---------------|-----------------|------------|----------|")
+print("| skew ppm | mode        | 1 min | 5 min | 10 min | min–max      | TSM ms −/+ | frames ins/drop |")
+print("|----------|-------------|-------|-------|--------|--------------|------------|-----------------|")
 for ppm in [300.0, -300.0] {
     for mode in [PlayoutMode.interactive, .recording] {
         let d = driftRun(ppm: ppm, mode: mode)
-        print("| \(pad(f(ppm, 0), 8)) | \(pad(mode == .interactive ? "interactive" : "recording", 11)) | \(pad(f(d.first), 13)) | "
-              + "\(pad(f(d.last), 15)) | \(pad("\(d.removed / 8)/\(d.added / 8)", 10)) | \(pad("\(d.inserted)/\(d.dropped)", 8)) |")
+        print("| \(pad(f(ppm, 0), 8)) | \(pad(mode == .interactive ? "interactive" : "recording", 11)) | \(pad(f(d.marks[0]), 5)) | "
+              + "\(pad(f(d.marks[1]), 5)) | \(pad(f(d.marks[2]), 6)) | \(pad("\(f(d.low))–\(f(d.high))", 12)) | "
+              + "\(pad("\(d.removed / 8)/\(d.added / 8)", 10)) | \(pad("\(d.inserted)/\(d.dropped)", 15)) |")
     }
 }
