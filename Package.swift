@@ -3,7 +3,7 @@ import Foundation
 import PackageDescription
 
 // Layers (see ARCHITECTURE.md): lower targets never import higher ones.
-//   parley -> ParleyServer -> ParleySIP, ParleyMedia -> ParleyRTP, ParleyDSP -> C system libraries
+//   parley -> ParleyServer -> ParleyApps, ParleySIP, ParleyMedia -> ParleyRTP, ParleyDSP -> C system libraries
 // PARLEY_TARGET_CPU=x86-64-v3 (or another LLVM CPU name) builds for that CPU, e.g. with
 // AVX2 vectors for the DSP loops; unset, the toolchain's portable baseline is used.
 let targetCPU: [SwiftSetting] = ProcessInfo.processInfo.environment["PARLEY_TARGET_CPU"].map {
@@ -26,12 +26,18 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // Test only: TestClock, so flow tests advance time instead of sleeping.
+        .package(url: "https://github.com/pointfreeco/swift-clocks.git", from: "1.0.0"),
     ],
     targets: [
         // System libraries, linked through pkg-config; Debian packages named as providers.
         .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         .systemLibrary(name: "CSpanDSP", pkgConfig: "spandsp", providers: [.apt(["libspandsp-dev"])]),
         .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+        // recvmmsg/epoll/timerfd wrappers for the media I/O threads (no library, no C sources).
+        .systemLibrary(name: "CParleyMediaIO"),
 
         // Pure sample processing: no I/O, no allocation on the per-frame path.
         .target(name: "ParleyDSP", dependencies: ["COpus", "CSpanDSP", "CSndFile"], swiftSettings: strictSwift6),
@@ -39,26 +45,39 @@ let package = Package(
         .target(name: "ParleyRTP", swiftSettings: strictSwift6),
         // SIP messages, URIs, SDP offer/answer: no media, no I/O.
         .target(name: "ParleySIP", swiftSettings: strictSwift6),
-        // RTP sessions on NIO UDP sockets, the per-loop media clock, prompt players.
+        // RTP sessions on media I/O threads (epoll, timerfd, recvmmsg), prompt players.
         .target(name: "ParleyMedia", dependencies: [
-            "ParleyDSP", "ParleyRTP",
+            "ParleyDSP", "ParleyRTP", "CParleyMediaIO",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: nioSwift5),
+        // The call-flow API and the apps (auto attendant, "say"): no NIO, no database.
+        .target(name: "ParleyApps", swiftSettings: strictSwift6),
         // SIP transport and call handling, configuration, event log: the composition root.
         .target(name: "ParleyServer", dependencies: [
-            "ParleySIP", "ParleyMedia", "ParleyDSP", "ParleyRTP",
+            "ParleySIP", "ParleyMedia", "ParleyDSP", "ParleyRTP", "ParleyApps",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
+            // Digest authentication: MD5, SHA-256 and HMAC for the nonces.
+            .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: nioSwift5),
+        // Voicemail storage: SQLite through GRDB (WAL, migrations), audio files beside it.
+        .target(name: "ParleyStore", dependencies: [
+            "ParleyDSP", "CSndFile",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strictSwift6),
         .executableTarget(name: "parley", dependencies: [
-            "ParleyServer",
+            "ParleyServer", "ParleyStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: nioSwift5),
+        // main.swift holds `@main`; with the subcommands in files of their own it must be
+        // parsed as a library file, not as top-level code.
+        ], swiftSettings: nioSwift5 + [.unsafeFlags(["-parse-as-library"])]),
 
         // Seeded randomness shared by the tests and the jitter-buffer evaluation.
         .target(name: "ParleyTestSupport", path: "Tests/Support"),
@@ -67,8 +86,11 @@ let package = Package(
         // The checks the fuzz targets run, shared with the corpus replay test.
         .target(name: "ParleyFuzzChecks", dependencies: ["ParleySIP", "ParleyRTP"], path: "Fuzz/ParleyFuzzChecks", swiftSettings: strictSwift6),
         .testTarget(name: "ParleySIPTests", dependencies: ["ParleySIP", "ParleyFuzzChecks", "ParleyTestSupport"]),
-        .testTarget(name: "ParleyMediaTests", dependencies: ["ParleyMedia", "ParleyDSP"], swiftSettings: nioSwift5),
+        .testTarget(name: "ParleyMediaTests", dependencies: ["ParleyMedia", "ParleyDSP", "ParleyRTP",
+                                                        .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: nioSwift5),
+        .testTarget(name: "ParleyAppsTests", dependencies: ["ParleyApps", .product(name: "Clocks", package: "swift-clocks")]),
         .testTarget(name: "ParleyServerTests", dependencies: ["ParleyServer", "ParleySIP"], swiftSettings: nioSwift5),
+        .testTarget(name: "ParleyStoreTests", dependencies: ["ParleyStore", "ParleyDSP"]),
     ]
 )
 
@@ -83,8 +105,10 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
         .executableTarget(
             name: "MediaBenchmarks",
             dependencies: [
-                "ParleyDSP", "ParleyRTP", "ParleySIP", "ParleyMedia", "CSpanDSP", "CSpeexDSP",
+                "ParleyDSP", "ParleyRTP", "ParleySIP", "ParleyMedia", "ParleyStore", "CSpanDSP", "CSpeexDSP",
                 .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/MediaBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]),
@@ -94,6 +118,18 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
             name: "JitterEval",
             dependencies: ["ParleyDSP", "ParleyRTP", "ParleyMedia", "CSpanDSP", "ParleyTestSupport"],
             path: "Benchmarks/JitterEval"),
+        // liburing: the io_uring arm of the media I/O comparison (MediaLoad) only.
+        .systemLibrary(name: "CLiburing", path: "Benchmarks/CLiburing", pkgConfig: "liburing", providers: [.apt(["liburing-dev"])]),
+        // Media load: legs per core on real sockets, and the I/O design comparison (scripts/load-media).
+        .executableTarget(
+            name: "MediaLoad",
+            dependencies: [
+                "ParleyMedia", "ParleyDSP", "CParleyMediaIO", "CLiburing",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/MediaLoad", swiftSettings: nioSwift5),
     ])
 }
 

@@ -153,6 +153,9 @@ let benchmarks: @Sendable () -> Void = {
     registerDTMFBenchmarks()
     registerResamplerBenchmarks()
     registerSIPBenchmarks()
+    registerDigestBenchmarks()
     registerRTCPBenchmarks()
     registerJitterBufferBenchmarks()
+    registerStoreBenchmarks()
+    registerTickBenchmarks()
 }

@@ -14,7 +14,7 @@ public struct MonotonicMediaClock: MediaClock {
 /// How late media ticks ran, in a fixed-bucket histogram (microseconds).
 public struct TickLateness: Sendable, Equatable {
     /// Upper bounds of the buckets in microseconds; the last bucket is open-ended.
-    public static let bounds: [Int64] = [100, 250, 500, 1_000, 2_000, 5_000, 10_000, 20_000]
+    public static let bounds: [Int64] = [50, 100, 250, 500, 750, 1_000, 1_500, 2_000, 3_000, 5_000, 10_000, 20_000]
     public var counts = [Int](repeating: 0, count: TickLateness.bounds.count + 1)
     public var ticks = 0
     public var maxMicroseconds: Int64 = 0
@@ -26,6 +26,13 @@ public struct TickLateness: Sendable, Equatable {
         maxMicroseconds = max(maxMicroseconds, microseconds)
         let i = TickLateness.bounds.firstIndex { microseconds <= $0 } ?? TickLateness.bounds.count
         counts[i] += 1
+    }
+
+    /// Adds another histogram's ticks (several threads' lateness as one).
+    public mutating func merge(_ other: TickLateness) {
+        ticks += other.ticks
+        maxMicroseconds = max(maxMicroseconds, other.maxMicroseconds)
+        for i in 0..<min(counts.count, other.counts.count) { counts[i] += other.counts[i] }
     }
 
     /// The bucket bound at or below which `fraction` of the ticks fall (an upper estimate).

@@ -1,3 +1,5 @@
+import CParleyMediaIO
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -16,9 +18,10 @@ public enum MediaError: Error, CustomStringConvertible {
     }
 }
 
-/// Owns the media event loops, the port range and one 20 ms ticker per loop.
+/// Owns the media I/O threads (one per core, see `MediaIOThread`), the port range, and the
+/// event loops on which the legs' futures complete.
 ///
-/// Legs are spread over the loops round robin; each leg stays on its loop for life.
+/// Legs are spread over the threads round robin; each leg stays on its thread for life.
 public final class MediaEngine: @unchecked Sendable {
     public static let frameMilliseconds: Int64 = 20
     public let ports: PortAllocator
@@ -26,161 +29,125 @@ public final class MediaEngine: @unchecked Sendable {
     let group: EventLoopGroup
     let clock: MediaClock
     let logger: Logger
-    private let tickers: [MediaTicker]
-    private let nextTicker = NIOLockedValueBox(0)
+    /// The media threads; legs run on them.
+    public let threads: [MediaIOThread]
+    private let nextThread = NIOLockedValueBox(0)
 
+    /// `threads`: how many media threads (default: one per event loop of `group`, i.e. per
+    /// core); `cpus`: pin thread i to `cpus[i]` when given; `realtimePriority`: SCHED_FIFO
+    /// priority for the media threads (needs CAP_SYS_NICE).
     public init(group: EventLoopGroup, bindHost: String, ports: PortAllocator,
-                clock: MediaClock = MonotonicMediaClock(), logger: Logger) {
+                clock: MediaClock = MonotonicMediaClock(), logger: Logger,
+                threads: Int? = nil, cpus: [Int]? = nil, realtimePriority: Int32? = nil) {
         self.group = group
         self.bindHost = bindHost
         self.ports = ports
         self.clock = clock
         self.logger = logger
-        var tickers: [MediaTicker] = []
-        for loop in group.makeIterator() { tickers.append(MediaTicker(eventLoop: loop, clock: clock)) }
-        self.tickers = tickers
-    }
-
-    /// Starts the tickers.
-    public func start() { for t in tickers { t.start() } }
-
-    /// Stops the tickers and closes every leg.
-    public func stop() { for t in tickers { t.stop() } }
-
-    /// Tick lateness of every loop, merged.
-    public func tickLateness() -> EventLoopFuture<TickLateness> {
-        let futures = tickers.map { t in t.eventLoop.submit { t.lateness } }
-        return EventLoopFuture.whenAllSucceed(futures, on: group.next()).map { all in
-            var merged = TickLateness()
-            for l in all {
-                merged.ticks += l.ticks
-                merged.maxMicroseconds = max(merged.maxMicroseconds, l.maxMicroseconds)
-                for i in 0..<merged.counts.count { merged.counts[i] += l.counts[i] }
-            }
-            return merged
+        let count = max(1, threads ?? Array(group.makeIterator()).count)
+        self.threads = (0..<count).map { i in
+            MediaIOThread(name: "parley-media-\(i)", clock: clock, cpu: cpus.flatMap { i < $0.count ? $0[i] : nil },
+                          realtimePriority: realtimePriority)
         }
     }
 
-    /// Reserves a port, binds its socket on the next loop and registers the leg with that
-    /// loop's ticker. Tries the next port when one is taken by another process.
+    /// Raises the descriptor limit (legs are sockets) and starts the media threads.
+    public func start() {
+        let limit = parley_raise_descriptor_limit()
+        if limit >= 0, limit < 2 * ports.capacity {
+            logger.warning("open file limit \(limit) is below two descriptors per RTP port (\(2 * ports.capacity)); raise ulimit -n")
+        }
+        for t in threads {
+            do { try t.start() } catch { logger.error("cannot start media thread \(t.name): \(error)") }
+        }
+    }
+
+    /// Stops the threads (closing every leg) and logs how late their ticks ran.
+    public func stop() {
+        for t in threads {
+            t.stop()
+            let s = t.currentStatistics
+            guard s.lateness.ticks > 0 else { continue }
+            logger.info("media thread tick lateness", metadata: [
+                "thread": "\(t.name)", "ticks": "\(s.lateness.ticks)",
+                "p50_us": "\(s.lateness.percentileMicroseconds(0.5))", "p99_us": "\(s.lateness.percentileMicroseconds(0.99))",
+                "max_us": "\(s.lateness.maxMicroseconds)", "cpu_ms": "\(s.cpuNanoseconds / 1_000_000)",
+                "histogram": "\(s.lateness.counts)",
+            ])
+        }
+    }
+
+    /// Each media thread's counters, tick lateness among them (for metrics).
+    public func threadStatistics() -> [MediaThreadStatistics] { threads.map(\.currentStatistics) }
+
+    /// Tick lateness of every media thread, merged.
+    public func tickLateness() -> EventLoopFuture<TickLateness> {
+        var merged = TickLateness()
+        for s in threadStatistics() { merged.merge(s.lateness) }
+        return group.next().makeSucceededFuture(merged)
+    }
+
+    /// Reserves a port, binds its socket(s) and registers the leg with the next media thread.
+    /// Tries the next port when one is taken by another process.
     public func openLeg(parameters: LegParameters, onEvent: @escaping @Sendable (MediaEvent) -> Void) -> EventLoopFuture<MediaLeg> {
-        let ticker = tickers[nextTicker.withLockedValue { i -> Int in let v = i; i = (i + 1) % tickers.count; return v }]
-        let handler = MediaLegHandler(clock: clock)
+        let thread = threads[nextThread.withLockedValue { i -> Int in let v = i; i = (i + 1) % threads.count; return v }]
+        let loop = group.next()
+        let promise = loop.makePromise(of: MediaLeg.self)
         let ports = self.ports
-        let rtcpHandler = MediaLegHandler(clock: clock)
-        return bindSocket(on: ticker.eventLoop, handler: handler, rtcpHandler: parameters.rtcpMux ? nil : rtcpHandler, attempt: 0)
-            .flatMapThrowing { channel, rtcpChannel, port in
-                let leg: MediaLeg
-                do {
-                    leg = try MediaLeg(channel: channel, localPort: port, parameters: parameters,
-                                       clock: self.clock, onEvent: onEvent,
-                                       onClose: { ports.release(port) })
-                } catch {
-                    channel.close(promise: nil)
-                    rtcpChannel?.close(promise: nil)
-                    ports.release(port)
-                    throw error
-                }
-                leg.rtcpChannel = rtcpChannel
-                handler.leg = leg
-                rtcpHandler.leg = leg
-                ticker.add(leg)
-                return leg
+        do {
+            let (rtp, rtcp, port) = try bindSockets(rtcpMux: parameters.rtcpMux)
+            let leg: MediaLeg
+            do {
+                leg = try MediaLeg(socket: rtp, rtcpSocket: rtcp, localPort: port, io: thread, eventLoop: loop,
+                                   cnameHost: bindHost == "0.0.0.0" || bindHost == "::" ? "localhost" : bindHost,
+                                   parameters: parameters, clock: clock, onEvent: onEvent, onClose: { ports.release(port) })
+            } catch {
+                close(rtp)
+                if let rtcp { close(rtcp) }
+                ports.release(port)
+                throw error
             }
+            var sockets: [(fd: Int32, rtcp: Bool)] = [(rtp, false)]
+            if let rtcp { sockets.append((rtcp, true)) }
+            let queued = thread.execute {
+                do {
+                    try thread.register(leg, sockets: sockets)
+                    promise.succeed(leg)
+                } catch {
+                    leg.closeOnThread()
+                    promise.fail(error)
+                }
+            }
+            if !queued {
+                leg.closeOnThread()
+                promise.fail(MediaIOError.stopped)
+            }
+        } catch {
+            promise.fail(error)
+        }
+        return promise.futureResult
     }
 
     /// Binds an even RTP port and, unless RTCP is multiplexed, port + 1 for RTCP (RFC 3550
     /// §11); a port pair that cannot be bound whole is given back and the next one tried.
-    private func bindSocket(on loop: EventLoop, handler: MediaLegHandler, rtcpHandler: MediaLegHandler?,
-                            attempt: Int) -> EventLoopFuture<(Channel, Channel?, Int)> {
-        guard let port = ports.allocate() else {
-            return loop.makeFailedFuture(MediaError.portsExhausted(range: ports.range))
-        }
-        let ports = self.ports
-        let bindHost = self.bindHost
-        let rtp = DatagramBootstrap(group: loop)
-            .channelInitializer { channel in channel.pipeline.addHandler(handler) }
-            .bind(host: bindHost, port: port)
-        let pair: EventLoopFuture<(Channel, Channel?, Int)> = rtp.flatMap { rtpChannel in
-            guard let rtcpHandler else { return loop.makeSucceededFuture((rtpChannel, nil, port)) }
-            return DatagramBootstrap(group: loop)
-                .channelInitializer { channel in channel.pipeline.addHandler(rtcpHandler) }
-                .bind(host: bindHost, port: port + 1)
-                .map { (rtpChannel, $0, port) }
-                .flatMapErrorThrowing { error in
-                    rtpChannel.close(promise: nil)
+    private func bindSockets(rtcpMux: Bool) throws -> (Int32, Int32?, Int) {
+        var attempt = 0
+        while true {
+            guard let port = ports.allocate() else { throw MediaError.portsExhausted(range: ports.range) }
+            do {
+                let rtp = try MediaSocket.open(host: bindHost, port: port)
+                if rtcpMux { return (rtp, nil, port) }
+                do {
+                    return (rtp, try MediaSocket.open(host: bindHost, port: port + 1), port)
+                } catch {
+                    close(rtp)
                     throw error
                 }
+            } catch {
+                ports.release(port)
+                attempt += 1
+                guard attempt < 16 else { throw MediaError.bindFailed(port: port, underlying: error) }
+            }
         }
-        return pair.flatMapError { error in
-            ports.release(port)
-            guard attempt < 16 else { return loop.makeFailedFuture(MediaError.bindFailed(port: port, underlying: error)) }
-            return self.bindSocket(on: loop, handler: handler, rtcpHandler: rtcpHandler, attempt: attempt + 1)
-        }
-    }
-}
-
-/// The 20 ms media clock of one event loop: every tick processes all of its legs in one pass.
-///
-/// Ticks are scheduled at absolute deadlines (start + k × 20 ms), so they never drift;
-/// how late each one ran is recorded.
-final class MediaTicker: @unchecked Sendable {
-    let eventLoop: EventLoop
-    let clock: MediaClock
-    private var legs: [MediaLeg] = []
-    private var running = false
-    private var nextDeadline = NIODeadline.now()
-    private var scheduled: Scheduled<Void>?
-    var lateness = TickLateness()
-
-    init(eventLoop: EventLoop, clock: MediaClock) {
-        self.eventLoop = eventLoop
-        self.clock = clock
-    }
-
-    func start() {
-        eventLoop.execute {
-            guard !self.running else { return }
-            self.running = true
-            self.nextDeadline = .now() + .milliseconds(MediaEngine.frameMilliseconds)
-            self.schedule()
-        }
-    }
-
-    func stop() {
-        eventLoop.execute {
-            self.running = false
-            self.scheduled?.cancel()
-            for leg in self.legs { leg.closeOnLoop() }
-            self.legs.removeAll()
-        }
-    }
-
-    func add(_ leg: MediaLeg) {
-        eventLoop.preconditionInEventLoop()
-        legs.append(leg)
-    }
-
-    private func schedule() {
-        scheduled = eventLoop.scheduleTask(deadline: nextDeadline) { self.tick() }
-    }
-
-    private func tick() {
-        guard running else { return }
-        let started = NIODeadline.now()
-        let late = started.uptimeNanoseconds >= nextDeadline.uptimeNanoseconds
-            ? Int64((started.uptimeNanoseconds - nextDeadline.uptimeNanoseconds) / 1_000) : 0
-        lateness.record(microseconds: late)
-        let now = clock.nowMilliseconds()
-        var anyClosed = false
-        for leg in legs {
-            leg.tick(nowMilliseconds: now)
-            if leg.isClosed { anyClosed = true }
-        }
-        if anyClosed { legs.removeAll { $0.isClosed } }
-        nextDeadline = nextDeadline + .milliseconds(MediaEngine.frameMilliseconds)
-        // After a stall longer than a frame, resume from now instead of bursting.
-        if nextDeadline < .now() { nextDeadline = .now() + .milliseconds(MediaEngine.frameMilliseconds) }
-        schedule()
     }
 }

@@ -5,7 +5,7 @@ public enum DTMFSource: String, Sendable {
     case info
 }
 
-/// What a media leg reports to its call. Delivered on the leg's event loop.
+/// What a media leg reports to its call. Delivered on the leg's media thread.
 public enum MediaEvent: Sendable, Equatable {
     case digit(Character, source: DTMFSource)
     case promptStarted(String)
@@ -14,7 +14,7 @@ public enum MediaEvent: Sendable, Equatable {
     case mediaTimeout
 }
 
-/// Counters of one leg; read on its event loop.
+/// Counters of one leg; kept on its media thread (read them with `MediaLeg.currentStatistics`).
 public struct LegStatistics: Sendable, Equatable {
     public var packetsReceived = 0
     public var packetsSent = 0

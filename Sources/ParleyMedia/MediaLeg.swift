@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import ParleyDSP
 import ParleyRTP
@@ -31,19 +34,25 @@ public struct LegParameters: Sendable {
 
 /// One call's RTP stream on its own UDP socket.
 ///
-/// Everything here runs on `eventLoop` (the media plane): the socket's reads, the 20 ms
+/// Everything here runs on its media thread (`MediaIOThread`): the socket's reads, the 20 ms
 /// tick, the player and the detectors. Control code calls the public methods from any
-/// thread; they hop onto the loop.
-public final class MediaLeg: @unchecked Sendable {
+/// thread; they hop onto the media thread, and their futures complete on `eventLoop`.
+public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
     public let localPort: Int
     /// Sample rate of the audio this leg sends: prompts given to `play` must be at this rate.
     public private(set) var sendRate: Int
     /// Samples per 20 ms frame at `sendRate`.
     private(set) var samplesPerFrame: Int
+    /// Where the futures of `reconfigure` and `currentStatistics` complete.
     public let eventLoop: EventLoop
     public private(set) var statistics = LegStatistics()
 
-    let channel: Channel
+    /// The RTP socket, and the RTCP socket (port + 1) unless RTCP is multiplexed.
+    let socket: Int32
+    let rtcpSocket: Int32?
+    let io: MediaIOThread
+    /// `parameters.remote` in the kernel's form, for sending without allocation.
+    private var remoteAddress: PeerAddress
     private var parameters: LegParameters
     private let onEvent: @Sendable (MediaEvent) -> Void
     private let onClose: @Sendable () -> Void
@@ -71,13 +80,12 @@ public final class MediaLeg: @unchecked Sendable {
     private var playoutMode = PlayoutMode.interactive
     /// RTCP (RFC 3550 §6) for this leg, and its socket when not multiplexed (port + 1).
     private var rtcp: RTCPReporter
-    var rtcpChannel: Channel?
-    private var latchedRTCP: SocketAddress?
+    private var latchedRTCP: PeerAddress?
     /// Room for the longest Opus packet (120 ms at 48 kHz).
     private var decoded = [Int16](repeating: 0, count: 5760)
     private var lastReceiveMilliseconds: Int64
     /// The source latched to (symmetric RTP), and the SSRC last seen from it.
-    private var latched: SocketAddress?
+    private var latched: PeerAddress?
     private var lastSSRC: UInt32?
     private var timedOut = false
     private var closed = false
@@ -86,16 +94,21 @@ public final class MediaLeg: @unchecked Sendable {
     private var expectingMedia = true
     private let clock: MediaClock
 
-    private var pcmFrame: [Int16]
-    private var codeFrame = [UInt8](repeating: 0, count: 1500)
+    /// Sink for the caller's decoded audio (Recorder.swift); set and cleared on the loop.
+    var recorder: Recorder?
 
-    init(channel: Channel, localPort: Int, parameters: LegParameters, clock: MediaClock,
+    private var pcmFrame: [Int16]
+    /// The outgoing RTP packet: header, then the payload encoded in place behind it.
+    private var packet = [UInt8](repeating: 0, count: RTPHeader.fixedSize + 1500)
+
+    init(socket: Int32, rtcpSocket: Int32?, localPort: Int, io: MediaIOThread, eventLoop: EventLoop, cnameHost: String,
+         parameters: LegParameters, clock: MediaClock,
          onEvent: @escaping @Sendable (MediaEvent) -> Void, onClose: @escaping @Sendable () -> Void) throws {
         self.clock = clock
         let now = clock.nowMilliseconds()
         let ssrc = UInt32.random(in: .min ... .max)
         self.ssrc = ssrc
-        rtcp = RTCPReporter(ssrc: ssrc, cname: "parley-\(localPort)@\(channel.localAddress?.ipAddress ?? "localhost")",
+        rtcp = RTCPReporter(ssrc: ssrc, cname: "parley-\(localPort)@\(cnameHost)",
                             clockRate: parameters.codec.clockRate, nowMs: now)
         sending = parameters.active
         expectingMedia = parameters.active
@@ -106,8 +119,11 @@ public final class MediaLeg: @unchecked Sendable {
         sendRate = parameters.codec.sendRate
         samplesPerFrame = sendRate / 50
         pcmFrame = [Int16](repeating: 0, count: sendRate / 50)
-        self.channel = channel
-        self.eventLoop = channel.eventLoop
+        self.socket = socket
+        self.rtcpSocket = rtcpSocket
+        self.io = io
+        self.eventLoop = eventLoop
+        self.remoteAddress = PeerAddress(parameters.remote)
         self.localPort = localPort
         self.parameters = parameters
         self.onEvent = onEvent
@@ -119,12 +135,14 @@ public final class MediaLeg: @unchecked Sendable {
 
     /// Queues a prompt; it plays after those already queued, then silence follows.
     public func play(_ name: String, audio: PCMAudio) {
-        eventLoop.execute { self.queue.append((name, audio)) }
+        io.execute { self.enqueue(name, audio: audio) }
     }
+
+    func enqueue(_ name: String, audio: PCMAudio) { queue.append((name, audio)) }
 
     /// Stops the current prompt and drops the queue.
     public func stopPlayback() {
-        eventLoop.execute {
+        io.execute {
             self.queue.removeAll()
             self.position = 0
             self.announcedStart = false
@@ -132,9 +150,9 @@ public final class MediaLeg: @unchecked Sendable {
     }
 
     /// Applies parameters settled late (the answer to our offer arrived in the ACK): codec,
-    /// payload types, peer address; the leg becomes active. Completes on the leg's loop.
+    /// payload types, peer address; the leg becomes active. Completes on `eventLoop`.
     public func reconfigure(_ newParameters: LegParameters) -> EventLoopFuture<Void> {
-        eventLoop.submit {
+        onThread {
             let encoder = try LegEncoder(newParameters.codec)
             let decoder = try LegEncoder.decoder(for: newParameters.codec)
             let detector = newParameters.inbandDTMF ? try StreamDTMFDetector(sampleRate: newParameters.codec.receiveRate) : nil
@@ -146,6 +164,7 @@ public final class MediaLeg: @unchecked Sendable {
                                      clockRate: newParameters.codec.clockRate,
                                      nowMs: self.clock.nowMilliseconds())
             self.parameters = newParameters
+            self.remoteAddress = PeerAddress(newParameters.remote)
             self.sendRate = newParameters.codec.sendRate
             self.samplesPerFrame = self.sendRate / 50
             self.pcmFrame = [Int16](repeating: 0, count: self.samplesPerFrame)
@@ -156,13 +175,20 @@ public final class MediaLeg: @unchecked Sendable {
     }
 
     static func makeJitterBuffer(for codec: LegCodecChoice) -> JitterBuffer<AdaptivePlayoutPolicy> {
-        JitterBuffer(configuration: .init(clockRate: codec.clockRate, frameDuration: Int64(codec.timestampStep)))
+        // Slots sized to the codec: a G.711 ring is 64 × 640 bytes (up to 80 ms per packet)
+        // instead of 64 × 1500, so thousands of legs' buffers stay nearer the caches.
+        let slotSize: Int
+        switch codec {
+        case .g711: slotSize = 640
+        case .opus: slotSize = 1500
+        }
+        return JitterBuffer(configuration: .init(clockRate: codec.clockRate, frameDuration: Int64(codec.timestampStep), slotSize: slotSize))
     }
 
     /// Hold and resume: `sending` false stops our RTP (and pauses the prompt); `expectingMedia`
     /// false suspends the media timeout, since a held peer legitimately sends nothing.
     public func setDirection(sending: Bool, expectingMedia: Bool) {
-        eventLoop.execute {
+        io.execute {
             self.sending = sending
             self.expectingMedia = expectingMedia
             self.lastReceiveMilliseconds = self.clock.nowMilliseconds()
@@ -173,35 +199,47 @@ public final class MediaLeg: @unchecked Sendable {
     /// A key press that arrived outside the media (SIP INFO), merged with the media's own
     /// reports so one press heard two ways is reported once.
     public func reportDigit(_ digit: Character, source: DTMFSource) {
-        eventLoop.execute { self.report(digit, source: source, now: self.clock.nowMilliseconds()) }
+        io.execute { self.report(digit, source: source, now: self.clock.nowMilliseconds()) }
     }
 
-    /// Closes the socket; the port returns to the allocator when the close completes.
+    /// Closes the socket; the port returns to the allocator.
     public func close() {
-        eventLoop.execute { self.closeOnLoop() }
+        io.execute { self.closeOnLoop() }
     }
 
-    /// Reads the statistics on the leg's loop.
+    /// Reads the statistics on the leg's thread.
     public func currentStatistics() -> EventLoopFuture<LegStatistics> {
-        eventLoop.submit { self.statistics }
+        onThread { self.statistics }
     }
 
-    // MARK: Media plane (on eventLoop)
+    /// Runs `body` on the media thread; its result completes the future on `eventLoop`.
+    private func onThread<T>(_ body: @escaping () throws -> T) -> EventLoopFuture<T> {
+        let promise = eventLoop.makePromise(of: T.self)
+        let queued = io.execute {
+            do { promise.succeed(try body()) } catch { promise.fail(error) }
+        }
+        if !queued { promise.fail(MediaIOError.stopped) }
+        return promise.futureResult
+    }
+
+    // MARK: Media plane (on the media thread)
 
     func closeOnLoop() {
         guard !closed else { return }
         if parameters.active { sendRTCP(bye: true) }
         closed = true
         queue.removeAll()
-        channel.close(promise: nil)
-        rtcpChannel?.close(promise: nil)
+        if socket >= 0 { _ = Glibc.close(socket) }
+        if let rtcpSocket, rtcpSocket >= 0 { _ = Glibc.close(rtcpSocket) }
         onClose()
     }
 
-    var isClosed: Bool { closed }
+    public func closeOnThread() { closeOnLoop() }
+
+    public var isClosed: Bool { closed }
 
     /// One 20 ms tick: check the media timeout, produce and send the next frame.
-    func tick(nowMilliseconds now: Int64) {
+    public func tick(nowMilliseconds now: Int64) {
         guard !closed else { return }
         if !expectingMedia { lastReceiveMilliseconds = now }
         playOutReceived(now: now)
@@ -216,40 +254,50 @@ public final class MediaLeg: @unchecked Sendable {
     }
 
     private func produceFrame() {
-        guard let current = queue.first else {
-            for i in 0..<pcmFrame.count { pcmFrame[i] = 0 }
+        let frame = samplesPerFrame
+        guard !queue.isEmpty else {
+            pcmFrame.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
             return
         }
         if !announcedStart {
             announcedStart = true
-            onEvent(.promptStarted(current.name))
+            onEvent(.promptStarted(queue[0].name))
         }
-        let samples = current.audio.samples
-        let n = min(samplesPerFrame, samples.count - position)
-        for i in 0..<n { pcmFrame[i] = samples[position + i] }
-        for i in n..<samplesPerFrame { pcmFrame[i] = 0 }
+        // Copied straight from the shared prompt: no retain of the queue entry per frame.
+        let start = position
+        let (n, total) = queue[0].audio.samples.withUnsafeBufferPointer { src -> (Int, Int) in
+            let n = max(0, min(frame, src.count - start))
+            pcmFrame.withUnsafeMutableBufferPointer { dst in
+                guard let d = dst.baseAddress else { return }
+                if n > 0, let s = src.baseAddress { d.update(from: s + start, count: n) }
+                if n < frame { (d + n).update(repeating: 0, count: min(frame, dst.count) - n) }
+            }
+            return (n, src.count)
+        }
         position += n
-        if position >= samples.count {
-            queue.removeFirst()
+        if position >= total {
+            let name = queue.removeFirst().name
             position = 0
             announcedStart = false
-            onEvent(.promptFinished(current.name))
+            onEvent(.promptFinished(name))
         }
     }
 
     private func sendFrame() {
         let length = pcmFrame.withUnsafeBufferPointer { src in
-            codeFrame.withUnsafeMutableBufferPointer { dst in encoder.encode(src, into: dst) }
+            packet.withUnsafeMutableBufferPointer { dst in
+                encoder.encode(src, into: UnsafeMutableBufferPointer(rebasing: dst[RTPHeader.fixedSize...]))
+            }
         }
         defer { timestamp &+= parameters.codec.timestampStep }
         // Nothing to send (Opus DTX): the next packet starts a talkspurt and carries the marker.
         guard length > 0 else { sentFirst = false; return }
         let header = RTPHeader(marker: !sentFirst, payloadType: parameters.payloadType,
                                sequenceNumber: sequenceNumber, timestamp: timestamp, ssrc: ssrc)
-        var buffer = channel.allocator.buffer(capacity: RTPHeader.fixedSize + length)
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: RTPHeader.fixedSize) { header.write(to: $0) }
-        codeFrame.withUnsafeBufferPointer { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer($0)[0..<length])) }
-        channel.writeAndFlush(AddressedEnvelope(remoteAddress: parameters.remote, data: buffer), promise: nil)
+        packet.withUnsafeMutableBytes { bytes in
+            _ = header.write(to: bytes)
+            io.send(socket: socket, UnsafeRawBufferPointer(rebasing: bytes[0..<RTPHeader.fixedSize + length]), to: remoteAddress)
+        }
         sentFirst = true
         sequenceNumber &+= 1
         statistics.packetsSent += 1
@@ -257,9 +305,9 @@ public final class MediaLeg: @unchecked Sendable {
     }
 
     /// Handles one received datagram: RTP audio or telephone-event; anything else is counted and dropped.
-    func receive(_ buffer: ByteBuffer, from source: SocketAddress, nowMilliseconds now: Int64) {
+    public func receive(_ bytes: UnsafeRawBufferPointer, from source: PeerAddress, arrivalMilliseconds now: Int64, rtcpSocket: Bool) {
         guard !closed else { return }
-        buffer.withUnsafeReadableBytes { bytes in
+        do {
             // RTCP shares the RTP socket under rtcp-mux and arrives on port + 1 otherwise; the
             // packet type tells them apart (RFC 5761 §4: 200-204 are never RTP payload types here).
             if bytes.count >= 8, bytes[0] >> 6 == 2, (200...204).contains(bytes[1]) {
@@ -278,7 +326,8 @@ public final class MediaLeg: @unchecked Sendable {
                 } else {
                     // Latch on the first valid packet: from now on media goes where it came from.
                     latched = source
-                    parameters.remote = source
+                    remoteAddress = source
+                    if let address = source.socketAddress { parameters.remote = address }
                 }
             }
             if let last = lastSSRC, last != packet.header.ssrc {
@@ -316,7 +365,7 @@ public final class MediaLeg: @unchecked Sendable {
         }
     }
 
-    private func receiveRTCP(_ bytes: UnsafeRawBufferPointer, from source: SocketAddress, now: Int64) {
+    private func receiveRTCP(_ bytes: UnsafeRawBufferPointer, from source: PeerAddress, now: Int64) {
         guard rtcp.receive(bytes, nowMs: now) else {
             statistics.malformedDropped += 1
             return
@@ -331,15 +380,10 @@ public final class MediaLeg: @unchecked Sendable {
     /// address (rtcp-mux) or its port + 1.
     private func sendRTCP(bye: Bool) {
         let bytes = rtcp.makeReport(nowMs: clock.nowMilliseconds(), rtpTimestamp: timestamp, bye: bye)
-        var destination = latchedRTCP ?? parameters.remote
-        if latchedRTCP == nil, !parameters.rtcpMux, let port = parameters.remote.port,
-           let ip = parameters.remote.ipAddress, let address = try? SocketAddress(ipAddress: ip, port: port + 1) {
-            destination = address
-        }
-        let socket = parameters.rtcpMux ? channel : (rtcpChannel ?? channel)
-        var buffer = socket.allocator.buffer(capacity: bytes.count)
-        buffer.writeBytes(bytes)
-        socket.writeAndFlush(AddressedEnvelope(remoteAddress: destination, data: buffer), promise: nil)
+        var destination = latchedRTCP ?? remoteAddress
+        if latchedRTCP == nil, !parameters.rtcpMux { destination = remoteAddress.withPort(remoteAddress.port + 1) }
+        let from = parameters.rtcpMux ? socket : (rtcpSocket ?? socket)
+        bytes.withUnsafeBytes { _ = io.send(socket: from, $0, to: destination) }
         statistics.rtcpSent = rtcp.reportsSent
     }
 
@@ -353,7 +397,7 @@ public final class MediaLeg: @unchecked Sendable {
             statistics.concealedFrames = jitterBuffer.statistics.concealed
         }
         if jitterBuffer.mode != playoutMode { jitterBuffer.setMode(playoutMode) }  // after `reconfigure`
-        guard let detector else {
+        guard detector != nil || recorder != nil else {
             _ = jitterBuffer.get(nowMs: now)
             return
         }
@@ -363,7 +407,12 @@ public final class MediaLeg: @unchecked Sendable {
         }
         guard let playout else { return }
         let count = playout.frameSamples
-        guard decoded.withUnsafeMutableBufferPointer({ playout.pull(nowMs: now, into: $0) }) == .audio else { return }
+        let output = decoded.withUnsafeMutableBufferPointer { playout.pull(nowMs: now, into: $0) }
+        // Before anything is received the pipeline gives silence: a recording keeps time with it.
+        if let recorder {
+            decoded.withUnsafeBufferPointer { recorder.receive(UnsafeBufferPointer(rebasing: $0[0..<count]), rate: parameters.codec.receiveRate) }
+        }
+        guard output == .audio, let detector else { return }
         // A key is reported when its press is confirmed (`.began`), so a menu can react while
         // the caller still holds the key; no allocation per frame.
         decoded.withUnsafeBufferPointer { pcm in
@@ -376,7 +425,7 @@ public final class MediaLeg: @unchecked Sendable {
     /// Interactive play-out (lowest delay) or recording (up to about 1 s, so a message
     /// left over a bad network is recorded whole). Kept across `reconfigure`.
     public func setPlayoutMode(_ mode: PlayoutMode) {
-        eventLoop.execute {
+        io.execute {
             self.playoutMode = mode
             self.jitterBuffer.setMode(mode)
         }
@@ -388,22 +437,3 @@ public final class MediaLeg: @unchecked Sendable {
         onEvent(.digit(digit, source: source))
     }
 }
-
-/// Feeds a leg's socket reads into the leg on its loop.
-final class MediaLegHandler: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    weak var leg: MediaLeg?
-    let clock: MediaClock
-
-    init(clock: MediaClock) { self.clock = clock }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let envelope = unwrapInboundIn(data)
-        leg?.receive(envelope.data, from: envelope.remoteAddress, nowMilliseconds: clock.nowMilliseconds())
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // ICMP port unreachable and the like surface here on UDP; a media socket keeps going.
-    }
-}
-

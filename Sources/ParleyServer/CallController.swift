@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import ParleyApps
 import ParleyDSP
 import ParleyMedia
 import ParleyRTP
@@ -49,6 +50,8 @@ final class CallController: @unchecked Sendable {
         /// RFC 4028 session interval in seconds (the caller refreshes), and its expiry timer.
         var sessionExpires: Int?
         var sessionTimer: Scheduled<Void>?
+        /// The app running on this call (CallController+Flow.swift).
+        var flow: LegCallChannel?
 
         init(id: String, tenant: String, number: String, invite: SIPMessage, source: SIPPeer, target: ParleyConfig.Target, logger: Logger) {
             self.id = id; self.tenant = tenant; self.number = number; self.invite = invite
@@ -66,7 +69,11 @@ final class CallController: @unchecked Sendable {
     let localHost: String
     let localPort: Int
     private var send: (SIPMessage, SIPPeer) -> Void = { _, _ in }
-    private var calls: [String: Call] = [:]
+    private(set) var calls: [String: Call] = [:]
+    /// Prompts with tenant overrides, for call flows; replaced on reload.
+    var library: PromptLibrary?
+    /// Blind transfer (REFER) for call flows; nil until the SIP side provides it.
+    var blindTransfer: BlindTransfer?
     /// Final non-2xx responses to INVITEs, kept to answer retransmissions (key: Call-ID + CSeq).
     private var refused: [String: SIPMessage] = [:]
     private(set) var malformedCount = 0
@@ -76,6 +83,8 @@ final class CallController: @unchecked Sendable {
     /// Requests dropped for exceeding the per-source rate.
     private(set) var rateLimitedCount = 0
     private var lastRateLimitLog: Int64 = 0
+    /// Trusted networks and digest authentication (DigestAuthenticator.swift).
+    lazy var authenticator = DigestAuthenticator(config: config, logger: logger)
 
     init(loop: EventLoop, config: ParleyConfig, media: MediaEngine, prompts: PromptCache, events: EventLog,
          logger: Logger, localHost: String, localPort: Int) {
@@ -169,10 +178,8 @@ final class CallController: @unchecked Sendable {
             return refuse(invite, from: source, status: 491, reason: "Request Pending", log: "re-INVITE while the call is being set up")
         }
 
-        if let ip = source.address.ipAddress, !config.sip.trusted.contains(where: { $0.contains(ip) }) {
-            var r = SIPResponses.response(to: invite, status: 403, reason: "Forbidden", toTag: SIPResponses.randomToken(10))
-            r.appendWarning(399, "\(ip) is not a trusted network")
-            return refuse(invite, from: source, response: r, log: "INVITE from untrusted \(ip)")
+        if case let .refuse(r, why) = authenticator.admit(invite, from: source) {
+            return refuse(invite, from: source, response: r, log: why)
         }
         if draining {
             var r = SIPResponses.response(to: invite, status: 503, reason: "Service Unavailable", toTag: SIPResponses.randomToken(10))
@@ -419,10 +426,14 @@ final class CallController: @unchecked Sendable {
         case let .play(name):
             do {
                 guard let leg = call.leg else { return }
-                leg.play(name, audio: try prompts.prompt(name, rate: leg.sendRate))
+                leg.play(name, audio: try library?.audio(name, tenant: call.tenant, rate: leg.sendRate) ?? prompts.prompt(name, rate: leg.sendRate))
             } catch {
                 call.logger.error("cannot play prompt: \(error)")
             }
+        case let .menu(name):
+            startMenu(call, menu: name)
+        case let .transfer(target):
+            startTransfer(call, to: target)
         }
     }
 
@@ -588,13 +599,14 @@ final class CallController: @unchecked Sendable {
 
     private func mediaEvent(_ event: MediaEvent, callID: String) {
         guard let call = calls[callID], call.state != .ended else { return }
+        defer { call.flow?.mediaEvent(event) }
         switch event {
         case let .digit(digit, source):
             events.emit(CallEvent("dtmf", callID: callID, [("digit", .string(String(digit))), ("source", .string(source.rawValue))]))
         case let .promptStarted(name):
-            events.emit(CallEvent("prompt.started", callID: callID, [("prompt", .string(name))]))
+            events.emit(CallEvent("prompt.started", callID: callID, [("prompt", .string(LegCallChannel.promptName(name)))]))
         case let .promptFinished(name):
-            events.emit(CallEvent("prompt.finished", callID: callID, [("prompt", .string(name))]))
+            events.emit(CallEvent("prompt.finished", callID: callID, [("prompt", .string(LegCallChannel.promptName(name)))]))
         case .mediaTimeout:
             call.logger.warning("no RTP for \(config.rtp.mediaTimeoutMilliseconds) ms; ending the call")
             sendBye(call)
@@ -643,9 +655,10 @@ final class CallController: @unchecked Sendable {
     }
 
     /// Frees the call's media and timers; keeps the record a while for retransmissions.
-    private func end(_ call: Call, cause: String, emit: Bool = true) {
+    func end(_ call: Call, cause: String, emit: Bool = true) {
         guard call.state != .ended else { return }
         call.state = .ended
+        call.flow?.ended()
         call.retransmit?.cancel()
         call.answerTimer?.cancel()
         call.ackTimeout?.cancel()
@@ -680,7 +693,7 @@ final class CallController: @unchecked Sendable {
     }
 
     /// Sends BYE in the call's dialog to the caller's Contact (§12.2.1.1).
-    private func sendBye(_ call: Call) {
+    func sendBye(_ call: Call) {
         guard let from = call.invite["From"], let to = call.invite["To"], let callID = call.invite.callID else { return }
         let contactURI = call.invite["Contact"].flatMap(NameAddress.init)?.uri ?? NameAddress(from)?.uri ?? ""
         call.localCSeq += 1

@@ -1,4 +1,5 @@
 import Foundation
+import ParleyApps
 import ParleyMedia
 import ParleySIP
 
@@ -25,6 +26,8 @@ public struct ParleyConfig: Sendable, Equatable {
         public var burst: Int = 200
         /// Our Min-SE for session timers, in seconds (RFC 4028 §5: 90 or more on real networks).
         public var minSessionExpires: Int = 90
+        /// Digest authentication for sources outside `trusted` (or all); nil: none.
+        public var auth: Auth?
     }
 
     public struct RTP: Sendable, Equatable {
@@ -42,6 +45,10 @@ public struct ParleyConfig: Sendable, Equatable {
     public enum Target: Sendable, Equatable {
         /// Answer, play a prompt, then stay on the line (silence) until the caller hangs up.
         case play(prompt: String)
+        /// Run the tenant's menu of this name (ParleyConfig+Menus.swift).
+        case menu(String)
+        /// Answer and transfer at once (blind REFER); also what dialling this extension from a menu does.
+        case transfer(String)
     }
 
     public struct Number: Sendable, Equatable {
@@ -56,6 +63,10 @@ public struct ParleyConfig: Sendable, Equatable {
         public var numbers: [String: Number]
         /// Licence: calls of this tenant up at once; nil is unlimited.
         public var concurrentCalls: Int?
+        /// Menus, schedule and dialable extensions (ParleyConfig+Menus.swift).
+        public var attendant: AttendantConfig
+        /// The tenant's prompt overrides: `<name>.wav` here wins over the system prompt.
+        public var promptFolder: String
     }
 
     public var file: String
@@ -65,6 +76,7 @@ public struct ParleyConfig: Sendable, Equatable {
     public var tenants: [Tenant]
     /// On SIGTERM, how long calls in progress may go on before they are ended.
     public var shutdownGraceMilliseconds: Int64 = 30_000
+    public var storage = Storage(dataDirectory: "var")
 
     /// The tenant serving a Request-URI host (case-insensitive), if any.
     public func tenant(forHost host: String) -> Tenant? {
@@ -89,14 +101,14 @@ extension ParleyConfig {
     public static func parse(_ text: String, file: String) throws -> ParleyConfig {
         let r = YAMLReader(file: file)
         let root = try r.root(text)
-        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace"])
+        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace", "storage"])
         let baseDir = (file as NSString).deletingLastPathComponent
 
         // sip
         var listen: [ListenAddress] = []
         var sipSettings = SIP(listen: [])
         if let sipNode = r.field(top, "sip") {
-            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit", "min_session_expires"])
+            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit", "min_session_expires", "auth"])
             if let t = r.field(sip, "trusted") {
                 let texts = try r.strings(t)
                 sipSettings.trusted = try texts.enumerated().map { i, text in
@@ -126,7 +138,7 @@ extension ParleyConfig {
         if listen.isEmpty { listen = [ListenAddress(transport: .udp, host: "0.0.0.0", port: 5060)] }
 
         // rtp
-        var rtp = RTP(bind: "0.0.0.0", advertise: "127.0.0.1", ports: 20000...29999, mediaTimeoutMilliseconds: 30_000, inbandDTMF: .always, symmetric: true, codecs: [.pcmu, .pcma, .opus])
+        var rtp = RTP(bind: "0.0.0.0", advertise: "127.0.0.1", ports: 20000...29999, mediaTimeoutMilliseconds: 30_000, inbandDTMF: .auto, symmetric: true, codecs: [.pcmu, .pcma, .opus])
         if let rtpNode = r.field(top, "rtp") {
             let m = try r.mapping(rtpNode, allowed: ["bind", "advertise", "ports", "media_timeout", "inband_dtmf", "symmetric", "codecs"])
             if let v = r.field(m, "bind") { rtp.bind = try r.string(v) }
@@ -167,12 +179,18 @@ extension ParleyConfig {
         var domainOwner: [String: String] = [:]
         let tenantsNode = try r.required(top, "tenants", in: root)
         for (name, tv) in try r.mapping(tenantsNode) {
-            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses"])
+            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts"])
             var concurrentCalls: Int?
+            var aaLicense = AutoAttendantLicense.standard
             if let lv = r.field(t, "licenses") {
-                let l = try r.mapping(lv, allowed: ["concurrent_calls"])
+                let l = try r.mapping(lv, allowed: ["concurrent_calls", "auto_attendant"])
                 if let v = r.field(l, "concurrent_calls") { concurrentCalls = try r.int(v, in: 0...1_000_000) }
+                if let v = r.field(l, "auto_attendant") {
+                    guard let level = AutoAttendantLicense(rawValue: try r.string(v)) else { throw r.error(v, "expected basic or standard") }
+                    aaLicense = level
+                }
             }
+            let menuNames = try menuNames(r, tenant: t)
             let domainsNode = try r.required(t, "domains", in: tv)
             let domains = try r.strings(domainsNode).map { $0.lowercased() }
             guard !domains.isEmpty else { throw r.error(domainsNode, "needs at least one domain") }
@@ -186,22 +204,27 @@ extension ParleyConfig {
                     guard !number.isEmpty, number.count <= 32, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLetter || "+*#-_.".contains($0)) }) else {
                         throw r.error(value, "number '\(number)' may hold only digits, letters and + * # - _ .")
                     }
-                    let entry = try r.mapping(value, allowed: ["play", "answer_after"])
-                    guard let play = r.field(entry, "play") else {
-                        throw r.error(value, "needs a target (play: PROMPT)")
-                    }
-                    let prompt = try r.string(play)
-                    guard PromptCache.isValidName(prompt) else { throw r.error(play, "'\(prompt)' is not a valid prompt name") }
+                    let entry = try r.mapping(value, allowed: ["play", "menu", "transfer", "answer_after"])
+                    let target = try parseNumberTarget(r, entry: entry, value: value, menuNames: menuNames)
                     let answerAfter = try r.field(entry, "answer_after").map { try r.duration($0) } ?? 0
-                    numbers[number] = Number(target: .play(prompt: prompt), answerAfterMilliseconds: answerAfter)
+                    numbers[number] = Number(target: target, answerAfterMilliseconds: answerAfter)
                 }
             }
-            tenants.append(Tenant(name: name, domains: domains, numbers: numbers, concurrentCalls: concurrentCalls))
+            let attendant = try parseAttendant(r, tenant: t, name: name, license: aaLicense, numbers: numbers)
+            var promptFolder = "\(prompts)/tenants/\(name)"
+            if let v = r.field(t, "prompts") {
+                promptFolder = try r.string(v)
+                if !promptFolder.hasPrefix("/") { promptFolder = baseDir.isEmpty ? promptFolder : "\(baseDir)/\(promptFolder)" }
+            }
+            tenants.append(Tenant(name: name, domains: domains, numbers: numbers, concurrentCalls: concurrentCalls,
+                                  attendant: attendant, promptFolder: promptFolder))
         }
         guard !tenants.isEmpty else { throw r.error(tenantsNode, "needs at least one tenant") }
         sipSettings.listen = listen
+        if let s = r.field(top, "sip"), let a = r.field(try r.mapping(s), "auth") { sipSettings.auth = try parseAuth(r, a, tenants: tenants) }
         var config = ParleyConfig(file: file, sip: sipSettings, rtp: rtp, prompts: prompts, tenants: tenants)
         if let v = r.field(top, "shutdown_grace") { config.shutdownGraceMilliseconds = try r.duration(v) }
+        config.storage = try parseStorage(r, top, baseDir: baseDir)
         return config
     }
 
@@ -233,9 +256,6 @@ extension ParleyConfig {
 extension ParleyConfig {
     /// One line per prompt the configuration names that cannot be played.
     public func missingPrompts() -> [String] {
-        let cache = PromptCache(directory: prompts)
-        return referencedPrompts.compactMap { prompt, usedBy in
-            do { _ = try cache.prompt(prompt); return nil } catch { return "\(file): \(usedBy): \(error)" }
-        }
+        PromptLibrary(config: self, system: PromptCache(directory: prompts)).missing(self)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -31,11 +32,12 @@ public final class ParleyServer: @unchecked Sendable {
         let prompts = PromptCache(directory: config.prompts)
         // Every rate a leg may ask for is decoded now, so no call waits on file I/O.
         let rates = config.rtp.codecs.contains(.opus) ? PromptCache.rates : [8000]
-        for (name, usedBy) in config.referencedPrompts {
-            do { for rate in rates { _ = try prompts.prompt(name, rate: rate) } } catch {
-                throw ConfigError(file: config.file, line: nil, key: usedBy, problem: "\(error)")
-            }
+        if ProcessInfo.processInfo.environment["PARLEY_TEST_NOW"] != nil {
+            _ = CallController.wallClock()
+            logger.warning("PARLEY_TEST_NOW is set: schedules run on a test clock, not the real time")
         }
+        let library = PromptLibrary(config: config, system: prompts)
+        try library.preload(config, rates: rates)
         let events = try EventLog(path: eventsPath, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let media = MediaEngine(group: group, bindHost: config.rtp.bind, ports: PortAllocator(range: config.rtp.ports), logger: logger)
@@ -46,6 +48,7 @@ public final class ParleyServer: @unchecked Sendable {
         let localHost = first.host == "0.0.0.0" || first.host == "::" ? config.rtp.advertise : first.host
         let controller = CallController(loop: sipLoop, config: config, media: media, prompts: prompts, events: events,
                                         logger: logger, localHost: localHost, localPort: first.port)
+        controller.library = library
         var udpChannel: Channel?
         var channels: [Channel] = []
         do {
@@ -53,6 +56,8 @@ public final class ParleyServer: @unchecked Sendable {
                 switch listen.transport {
                 case .udp:
                     let ch = try await DatagramBootstrap(group: sipLoop)
+                        // NIO reads 2048 bytes per datagram by default; SIP over UDP may use up to 64 KiB.
+                        .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
                         .channelInitializer { ch in ch.pipeline.addHandler(SIPUDPHandler(controller: controller)) }
                         .bind(host: listen.host, port: listen.port).get()
                     if udpChannel == nil { udpChannel = ch }

@@ -8,7 +8,7 @@ struct Parley: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parley",
         abstract: "A SIP media server for IVR menus, voicemail and conferencing.",
-        subcommands: [Serve.self, CheckConfig.self])
+        subcommands: [Serve.self, CheckConfig.self, MailboxCommand.self, MessagesCommand.self])
 }
 
 struct Serve: AsyncParsableCommand {
@@ -35,6 +35,12 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("parley: \(error)\n".utf8))
             throw ExitCode(2)
         }
+        // SIGHUP re-reads the file; a bad file keeps the old configuration (logged).
+        let hangups = SignalWatcher(signals: [SIGHUP])
+        let configPath = config
+        let reloader = Task {
+            for await _ in hangups.stream() { await server.reload(path: configPath) }
+        }
         // The watcher owns the signal sources: it must live as long as the server runs.
         let watcher = SignalWatcher(signals: [SIGTERM, SIGINT])
         var iterator = watcher.stream().makeAsyncIterator()
@@ -48,9 +54,10 @@ struct Serve: AsyncParsableCommand {
             _ = await group.next()
             group.cancelAll()
         }
+        reloader.cancel()
         logger.info("stopping")
         await server.shutdown()
-        withExtendedLifetime(watcher) {}
+        withExtendedLifetime((watcher, hangups)) {}
     }
 }
 

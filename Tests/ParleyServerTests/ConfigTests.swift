@@ -28,6 +28,7 @@ struct ConfigTests {
         #expect(c.rtp.ports == 30000...30099)
         #expect(c.rtp.mediaTimeoutMilliseconds == 1500)
         #expect(c.rtp.advertise == "127.0.0.1")
+        #expect(c.rtp.inbandDTMF == .auto)
         #expect(c.prompts == "/srv/prompts")
         #expect(c.tenant(forHost: "acme.example")?.name == "acme")
         #expect(c.tenant(forHost: "other.example") == nil)

@@ -221,7 +221,7 @@ DEFAULT_NUMBERS = {"100": "{ play: welcome }"}
 
 def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media_timeout: float = MEDIA_TIMEOUT_S,
                  numbers: dict[str, str] | None = None, tenant_extra: str = "", tcp: bool = False,
-                 sip_extra: str = "") -> Path:
+                 sip_extra: str = "", inband_dtmf: str = "always") -> Path:
     """The contract's config; `numbers` maps a number to its inline YAML flow mapping;
     `tenant_extra` is more YAML for the demo tenant (indented four spaces)."""
     numbers = numbers or DEFAULT_NUMBERS
@@ -234,6 +234,9 @@ def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media
         "  advertise: 127.0.0.1\n"
         f"  ports: {rtp_start}-{rtp_start + RTP_RANGE_SIZE - 1}\n"
         f"  media_timeout: {media_timeout:g}s\n"
+        # Calls here mix RFC 4733 and in-band keys, so detect in-band on every leg unless a
+        # test asks otherwise (the server's default is auto).
+        f"  inband_dtmf: {inband_dtmf}\n"
         f"prompts: {prompts}\n"
         "shutdown_grace: 2s\n"
         "tenants:\n"
@@ -246,18 +249,21 @@ def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media
 
 
 def start_server(parley_bin: Path, tmp_path: Path, prompts: Path, numbers: dict[str, str] | None = None,
-                 tenant_extra: str = "", tcp: bool = False, sip_extra: str = "") -> ParleyServer:
+                 tenant_extra: str = "", tcp: bool = False, sip_extra: str = "",
+                 media_timeout: float = MEDIA_TIMEOUT_S, env: dict[str, str] | None = None,
+                 inband_dtmf: str = "always") -> ParleyServer:
     sip_port = free_udp_port()
     rtp_start = free_port_block(RTP_RANGE_SIZE)
-    config = write_config(tmp_path / "parley.yaml", sip_port, rtp_start, prompts, numbers=numbers, tenant_extra=tenant_extra, tcp=tcp, sip_extra=sip_extra)
+    config = write_config(tmp_path / "parley.yaml", sip_port, rtp_start, prompts, numbers=numbers, tenant_extra=tenant_extra, tcp=tcp, sip_extra=sip_extra,
+                          media_timeout=media_timeout, inband_dtmf=inband_dtmf)
     events = tmp_path / "events.jsonl"
     stderr_path = tmp_path / "parley.stderr"
     with open(stderr_path, "wb") as err, open(tmp_path / "parley.stdout", "wb") as out:
         proc = subprocess.Popen([str(parley_bin), "serve", "--config", str(config), "--events", str(events)],
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=str(REPO_ROOT),
-                                start_new_session=True)
+                                start_new_session=True, env={**os.environ, **(env or {})})
     server = ParleyServer(proc, sip_port, rtp_start, rtp_start + RTP_RANGE_SIZE - 1, config, events,
-                          stderr_path, tmp_path, prompts)
+                          stderr_path, tmp_path, prompts, media_timeout)
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -348,7 +354,7 @@ class SippResult:
 
 
 class Sipp:
-    """Runs one SIPp UAC scenario (one call, -m 1) against the server."""
+    """Runs one SIPp UAC scenario (one call, -m 1, unless `calls` says more) against the server."""
 
     def __init__(self, sipp_bin: str, server: ParleyServer, workdir: Path):
         self.sipp_bin = sipp_bin
@@ -357,7 +363,7 @@ class Sipp:
 
     def run(self, scenario: str | Path, service: str = "100", media_port: int | None = None,
             keys: dict | None = None, extra: list[str] | None = None, timeout: float = 30.0,
-            files: list[Path] | None = None) -> SippResult:
+            files: list[Path] | None = None, calls: int = 1, concurrent: int = 1) -> SippResult:
         """`scenario` is a file name under Tests/e2e/sipp (or a path). It is copied into a
         fresh directory together with `files`, so relative pcap names resolve there."""
         src = Path(scenario)
@@ -371,7 +377,7 @@ class Sipp:
         if media_port is None:
             media_port = free_port_block(3, step=2, lo=40000, hi=60000)
         cmd = [self.sipp_bin, f"127.0.0.1:{self.server.sip_port}",
-               "-sf", src.name, "-s", service, "-m", "1", "-l", "1",
+               "-sf", src.name, "-s", service, "-m", str(calls), "-l", str(concurrent),
                "-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", str(free_udp_port()),
                "-mp", str(media_port), "-cp", str(free_udp_port()),
                "-nostdin", "-trace_err", "-error_file", "errors.log",

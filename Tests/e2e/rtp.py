@@ -262,6 +262,13 @@ def normalized_xcorr(received, reference) -> tuple[float, int]:
     """Max over lags of sum(x*y)/sqrt(sum(x^2)*sum(y^2)), x being the window of
     `received` of the length of `reference` starting at the lag (received is
     zero-padded if shorter). Returns (score, lag in samples)."""
+    score = xcorr_scores(received, reference)
+    k = int(np.argmax(score))
+    return float(score[k]), k
+
+
+def xcorr_scores(received, reference) -> np.ndarray:
+    """The normalized cross-correlation at every lag (see normalized_xcorr)."""
     y = np.asarray(reference, dtype=np.float64)
     x = np.asarray(received, dtype=np.float64)
     if len(y) == 0:
@@ -277,8 +284,7 @@ def normalized_xcorr(received, reference) -> tuple[float, int]:
     valid = den > 1e-9 * max(ey, 1.0)
     score = np.zeros_like(num)
     score[valid] = num[valid] / den[valid]
-    k = int(np.argmax(score))
-    return float(score[k]), k
+    return score
 
 
 # ---------------------------------------------------------------------------

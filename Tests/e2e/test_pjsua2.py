@@ -36,26 +36,43 @@ def pump(ep, seconds: float, until=None):
     return until() if until is not None else True
 
 
+def start_endpoint(ep, clock_rate: int | None = None):
+    """One UDP transport on 127.0.0.1, no sound device, G.711 only (PCMU first); events are
+    handled on this thread (pump). `clock_rate` sets the media bridge's rate (e.g. 8000 so a
+    recorder writes 8 kHz WAV)."""
+    cfg = pj.EpConfig()
+    cfg.uaConfig.threadCnt = 0
+    cfg.uaConfig.mainThreadOnly = True
+    cfg.logConfig.level = 1
+    cfg.logConfig.consoleLevel = 1
+    cfg.medConfig.hasIoqueue = True
+    if clock_rate:
+        cfg.medConfig.clockRate = clock_rate
+        cfg.medConfig.sndClockRate = clock_rate
+    ep.libInit(cfg)
+    tcfg = pj.TransportConfig()
+    tcfg.port = 0
+    tcfg.boundAddress = "127.0.0.1"
+    ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
+    ep.libStart()
+    ep.audDevManager().setNullDev()
+    for codec in ep.codecEnum2():
+        prio = {"PCMU/8000/1": 255, "PCMA/8000/1": 254}.get(codec.codecId, 0)
+        ep.codecSetPriority(codec.codecId, prio)
+
+
+def hang_up(ep, call, account):
+    """Hangs up, waits for the BYE to complete and releases the account."""
+    call.hangup(pj.CallOpParam())
+    pump(ep, 1.0, lambda: "DISCONNCTD" in call.states)
+    account.shutdown()
+
+
 def test_pjsua2_places_a_g711_call_with_rfc4733_dtmf(parley_server):
     ep = pj.Endpoint()
     ep.libCreate()
     try:
-        cfg = pj.EpConfig()
-        cfg.uaConfig.threadCnt = 0
-        cfg.uaConfig.mainThreadOnly = True
-        cfg.logConfig.level = 1
-        cfg.logConfig.consoleLevel = 1
-        cfg.medConfig.hasIoqueue = True
-        ep.libInit(cfg)
-        tcfg = pj.TransportConfig()
-        tcfg.port = 0
-        tcfg.boundAddress = "127.0.0.1"
-        ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
-        ep.libStart()
-        ep.audDevManager().setNullDev()
-        for codec in ep.codecEnum2():   # G.711 only: PCMU first
-            prio = {"PCMU/8000/1": 255, "PCMA/8000/1": 254}.get(codec.codecId, 0)
-            ep.codecSetPriority(codec.codecId, prio)
+        start_endpoint(ep)
 
         acfg = pj.AccountConfig()
         acfg.idUri = "sip:pjsua2@127.0.0.1"
@@ -72,10 +89,8 @@ def test_pjsua2_places_a_g711_call_with_rfc4733_dtmf(parley_server):
         pump(ep, 2.0)
         stat = call.getStreamStat(0)
         rx_packets = stat.rtcp.rxStat.pkt
-        call.hangup(pj.CallOpParam())
-        pump(ep, 1.0, lambda: "DISCONNCTD" in call.states)
+        hang_up(ep, call, account)
         del call
-        account.shutdown()
     finally:
         ep.libDestroy()
 

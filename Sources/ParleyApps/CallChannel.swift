@@ -1,0 +1,67 @@
+import Foundation
+
+/// What a call's media channel reports to its flow, in the order it happened.
+public enum CallChannelEvent: Sendable, Equatable {
+    /// A key press (RFC 4733, in-band or SIP INFO, already merged and de-duplicated).
+    case digit(Character)
+    /// Every prompt of the play request `id` has been played to its end (a stopped
+    /// request never reports).
+    case playbackFinished(id: Int)
+    /// The recorder of request `id` heard `silence` without a break (the flow asked for it).
+    case recordingSilence(id: Int)
+    /// The recorder of request `id` stopped on its own: it could not write.
+    case recordingFailed(id: Int, reason: String)
+    /// The caller hung up, or the call ended for another reason; nothing follows.
+    case hangup
+}
+
+/// How a blind transfer ended: the REFER was accepted and the far end answered (the call
+/// is leaving us), or it failed with the SIP status where there was one.
+public enum TransferResult: Sendable, Equatable {
+    case succeeded(status: Int)
+    case failed(status: Int?, reason: String)
+}
+
+/// What a finished recording holds.
+public struct RecordingInfo: Sendable, Equatable {
+    /// Audio written, in milliseconds (8 kHz samples / 8).
+    public var durationMilliseconds: Int
+    public init(durationMilliseconds: Int) { self.durationMilliseconds = durationMilliseconds }
+}
+
+/// Why `play` or `record` could not start.
+public enum CallChannelError: Error, Equatable, CustomStringConvertible {
+    /// The prompt exists nowhere (neither the tenant's folder nor the system prompts).
+    case promptUnavailable(name: String, reason: String)
+    case recordingUnavailable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .promptUnavailable(name, reason): return "prompt '\(name)' cannot be played: \(reason)"
+        case let .recordingUnavailable(path, reason): return "cannot record to \(path): \(reason)"
+        }
+    }
+}
+
+/// One call's media as a flow sees it: commands go in, events come out of `events`.
+///
+/// The server implements it over the call's media leg (`ParleyServer`'s `LegCallChannel`);
+/// tests implement it with a fake. Commands return at once (they are queued to the media
+/// plane); their results arrive as `CallChannelEvent`s. Implementations are thread-safe.
+public protocol CallChannel: Sendable {
+    /// The events of this call; the stream finishes after `.hangup`.
+    var events: AsyncStream<CallChannelEvent> { get }
+    /// Queues the prompts after those already playing; `.playbackFinished(id)` follows the last.
+    func play(_ prompts: [String], id: Int) throws(CallChannelError)
+    /// Stops the prompt playing now and drops the queue (no `.playbackFinished` for them).
+    func stopPlayback()
+    /// Starts writing the caller's audio to `path` (8 kHz 16-bit mono WAV). With
+    /// `silenceMilliseconds`, `.recordingSilence(id)` is reported once that much silence follows speech or the start.
+    func startRecording(to path: String, id: Int, silenceMilliseconds: Int?) throws(CallChannelError)
+    /// Stops the recorder, flushes and closes the file.
+    func stopRecording(id: Int) async -> RecordingInfo
+    /// Blind transfer of the call to a SIP URI (REFER, RFC 3515).
+    func transfer(to target: String) async -> TransferResult
+    /// Ends the call (BYE).
+    func hangup()
+}

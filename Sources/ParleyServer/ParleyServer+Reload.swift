@@ -1,0 +1,42 @@
+import Foundation
+import NIOCore
+import ParleyMedia
+
+extension ParleyServer {
+    /// Re-reads the configuration file (SIGHUP). A file that does not load — bad YAML, a
+    /// rule broken, a prompt missing — changes nothing: the old configuration stays in force
+    /// and the reason is logged and returned. Calls in progress keep the menus they started
+    /// with; new calls get the new tenants, numbers, menus and schedules. Listen addresses,
+    /// RTP settings and codecs need a restart (a change to them is logged and ignored).
+    @discardableResult
+    public func reload(path: String) async -> Result<Void, ConfigError> {
+        let controller = self.controller
+        let previous: PromptLibrary? = (try? await sipChannel.eventLoop.submit { controller.library }.get()) ?? nil
+        let loaded: ParleyConfig
+        let library: PromptLibrary
+        do {
+            loaded = try ParleyConfig.load(path: path)
+            let fresh = PromptCache(directory: loaded.prompts)
+            let prompts = previous.flatMap { $0.system.directory == fresh.directory ? $0.system : nil } ?? fresh
+            library = PromptLibrary(config: loaded, system: prompts, previous: previous)
+            try library.preload(loaded, rates: loaded.rtp.codecs.contains(.opus) ? PromptCache.rates : [8000])
+        } catch {
+            let problem = (error as? ConfigError) ?? ConfigError(file: path, line: nil, key: "", problem: "\(error)")
+            logger.error("configuration not reloaded; the old one stays in force", metadata: ["why": "\(problem)"])
+            events.emit(CallEvent("config.reload_failed", callID: "", [("error", .string(problem.description))]))
+            return .failure(problem)
+        }
+        let tenants = loaded.tenants
+        let restartOnly = loaded.sip != config.sip || loaded.rtp != config.rtp || loaded.prompts != config.prompts
+        try? await sipChannel.eventLoop.submit {
+            controller.config.tenants = tenants
+            controller.library = library
+        }.get()
+        if restartOnly {
+            logger.warning("sip, rtp and prompts settings changed in the file; they take effect on restart only")
+        }
+        logger.info("configuration reloaded", metadata: ["tenants": "\(tenants.count)"])
+        events.emit(CallEvent("config.reloaded", callID: "", [("tenants", .int(tenants.count))]))
+        return .success(())
+    }
+}
