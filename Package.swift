@@ -118,7 +118,7 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
         // buffer and spandsp's play-out buffer side by side (`swift run -c release JitterEval`).
         .executableTarget(
             name: "JitterEval",
-            dependencies: ["ParleyDSP", "ParleyRTP", "CSpanDSP", "ParleyTestSupport"],
+            dependencies: ["ParleyDSP", "ParleyRTP", "ParleyMedia", "CSpanDSP", "ParleyTestSupport"],
             path: "Benchmarks/JitterEval"),
         // liburing: the io_uring arm of the media I/O comparison (MediaLoad) only.
         .systemLibrary(name: "CLiburing", path: "Benchmarks/CLiburing", pkgConfig: "liburing", providers: [.apt(["liburing-dev"])]),

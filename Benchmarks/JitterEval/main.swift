@@ -1,6 +1,7 @@
 import CSpanDSP
 import Foundation
 import ParleyDSP
+import ParleyMedia
 import ParleyRTP
 
 // jitter-eval: replays the same simulated streams through Parley's jitter buffer and
@@ -61,6 +62,8 @@ struct Result {
     var inserted = 0
     var dropped = 0
     var spandspDrops = 0
+    var accelerated = 0
+    var stretched = 0
     var audio: [Int16] = []
 }
 
@@ -167,52 +170,128 @@ struct Result {
 
 let sequenceBase: UInt16 = 51_000  // wraps at 65535 within the run
 
-/// The library's defaults (10 s window, 99.5 % quantile, 30 ms headroom, 30 s release,
-/// target at most 200 ms over the fastest packet, underruns may hold play-out up to 300 ms
-/// over the target). `JB_Q`, `JB_WIN`, `JB_HEAD`, `JB_REL`, `JB_MAX` (estimator) and
-/// `JB_UNDER` (policy, timestamp units) override them for tuning.
+/// The library's defaults (`JitterBuffer()`: 10 s window, 99.5 % quantile, 60 ms headroom,
+/// 30 s release, target at most 200 ms over the fastest packet; the policy's hysteresis 30 ms
+/// to shrink and 50 ms to grow, underruns held up to 300 ms over the target). `JB_Q`,
+/// `JB_WIN`, `JB_HEAD`, `JB_REL`, `JB_MAX` (estimator) and `JB_HYST`, `JB_GHYST`, `JB_UNDER`,
+/// `JB_SPEECH` (policy, timestamp units) override them for tuning.
 @MainActor func tunedBuffer() -> JitterBuffer<AdaptivePlayoutPolicy> {
     let env = ProcessInfo.processInfo.environment
-    var estimator = JitterDelayEstimator.Configuration(clockRate: 8000)
+    let defaults = JitterBuffer()
+    var estimator = defaults.configuration.estimator
     if let v = env["JB_Q"].flatMap(Double.init) { estimator.quantile = v }
     if let v = env["JB_WIN"].flatMap(Int.init) { estimator.windowPackets = v }
     if let v = env["JB_HEAD"].flatMap(Double.init) { estimator.headroomMs = v }
     if let v = env["JB_REL"].flatMap(Double.init) { estimator.releasePackets = v }
     if let v = env["JB_MAX"].flatMap(Double.init) { estimator.maximumDelayMs = v }
-    let allowance = env["JB_UNDER"].flatMap(Int64.init) ?? 2400
-    let speechLimit = env["JB_SPEECH"].flatMap(Int64.init) ?? 1600
-    return JitterBuffer(configuration: .init(estimator: estimator),
-                        policy: AdaptivePlayoutPolicy(hysteresis: 80, speechExcessLimit: speechLimit, underrunAllowance: allowance))
+    var policy = defaults.policy
+    if let v = env["JB_HYST"].flatMap(Int64.init) { policy.hysteresis = v }
+    if let v = env["JB_GHYST"].flatMap(Int64.init) { policy.growthHysteresis = v }
+    if let v = env["JB_UNDER"].flatMap(Int64.init) { policy.underrunAllowance = v }
+    if let v = env["JB_SPEECH"].flatMap(Int64.init) { policy.speechExcessLimit = v }
+    return JitterBuffer(configuration: .init(estimator: estimator), policy: policy)
 }
 
-/// A low-delay configuration: 2 s window, 96 % quantile, no headroom, 5 s release, no
-/// underrun holding.
-@MainActor func fastBuffer() -> JitterBuffer<AdaptivePlayoutPolicy> {
-    let estimator = JitterDelayEstimator.Configuration(clockRate: 8000, windowPackets: 100, quantile: 0.96, headroomMs: 0,
-                                                       releasePackets: 250, maximumDelayMs: 1000)
-    return JitterBuffer(configuration: .init(estimator: estimator),
-                        policy: AdaptivePlayoutPolicy(hysteresis: 80, speechExcessLimit: 1600, underrunAllowance: 0))
-}
-
-@MainActor func runParley(_ packets: [SimulatedPacket], buffer: JitterBuffer<AdaptivePlayoutPolicy>) -> Result {
-    let outcomes = replay(packets, put: { pkt in
-        _ = encoded[pkt.index].withUnsafeBytes {
-            buffer.put($0, sequenceNumber: sequenceBase &+ UInt16(truncatingIfNeeded: pkt.index),
-                       timestamp: UInt32(truncatingIfNeeded: pkt.index * frameSamples) &+ 7_000_000,
-                       marker: marker[pkt.index], arrivalMs: Int64(pkt.arrivalMs!.rounded(.down)),
-                       silence: silent[pkt.index])
+/// Parley's buffer behind the play-out pipeline (decode or conceal, comfort noise, delay
+/// changes by time-scale modification in speech): the audio is the pipeline's PCM, and a
+/// packet's play-out delay is when its first sample is heard.
+@MainActor func runPipeline(_ packets: [SimulatedPacket], mode: PlayoutMode, timeScaling: Bool, trace: Bool = false) -> Result {
+    let buffer = tunedBuffer()
+    let pipeline = PlayoutPipeline(buffer: buffer, decoder: G711Decoder(law: .ulaw), timeScaling: timeScaling)
+    pipeline.setMode(mode)
+    if let v = ProcessInfo.processInfo.environment["TSM_CORR"].flatMap(Float.init) { pipeline.timeScaleCorrelation = v }
+    if let v = ProcessInfo.processInfo.environment["TSM_PERIODS"].flatMap(Int.init) { pipeline.maximumPeriodsPerFrame = v }
+    if let v = ProcessInfo.processInfo.environment["TSM_STEP"].flatMap(Double.init) { pipeline.accelerateStepMs = v }
+    if let v = ProcessInfo.processInfo.environment["TSM_SPEECH"].flatMap(Double.init) { pipeline.speechAccelerateMs = v }
+    if let v = ProcessInfo.processInfo.environment["TSM_QUIET"].flatMap(Float.init) { pipeline.quietDBov = v }
+    if let v = ProcessInfo.processInfo.environment["TSM_MARGIN"].flatMap(Float.init) { pipeline.quietMarginDB = v }
+    let arrivals = packets.filter { $0.arrivalMs != nil }.sorted { $0.arrivalMs! < $1.arrivalMs! }
+    var r = Result()
+    var out = [Int16](repeating: 0, count: frameSamples)
+    r.audio.reserveCapacity((frameCount + 100) * frameSamples)
+    var p = 0
+    var firstPlayed = false
+    var framesAfterStart = 0
+    var lastPlayedIndex = 0
+    for k in 0..<(frameCount + 100) {
+        let now = Double(k) * frameMs
+        while p < arrivals.count, let a = arrivals[p].arrivalMs, a <= now {
+            let pkt = arrivals[p]
+            _ = encoded[pkt.index].withUnsafeBytes {
+                buffer.put($0, sequenceNumber: sequenceBase &+ UInt16(truncatingIfNeeded: pkt.index),
+                           timestamp: UInt32(truncatingIfNeeded: pkt.index * frameSamples) &+ 7_000_000,
+                           marker: marker[pkt.index], arrivalMs: Int64(a.rounded(.down)))
+            }
+            p += 1
         }
-    }, tick: { now in
-        switch buffer.get(nowMs: Int64(now)) {
-        case .normal:
-            let seq = buffer.lastPlayedSequenceNumber ?? 0
-            return .played(Int(seq &- sequenceBase))
-        case .missing: return .concealed
-        case .prefetching, .empty: return .silence
+        let before = pipeline.statistics
+        _ = out.withUnsafeMutableBufferPointer { pipeline.pull(nowMs: Int64(now), into: $0) }
+        r.audio += out
+        for i in 0..<pipeline.startedCount {
+            let (sequence, offset) = pipeline.startedPacket(i)
+            let index = Int(sequence &- sequenceBase)
+            guard index < packets.count else { continue }
+            firstPlayed = true
+            lastPlayedIndex = index
+            r.delays.append(now + Double(offset) / 8 - packets[index].sentMs)
         }
-    })
+        let after = pipeline.statistics
+        if trace {
+            let b = buffer.statistics
+            print(String(format: "%7.0f cur %6.1f tgt %6.1f ins %d drop %d acc %d conc %d late %d cn %d rm %d q %d", now, b.currentDelayMs, b.targetDelayMs,
+                         b.inserted, b.dropped, b.accelerated, b.concealed, b.late, b.comfortNoise, after.samplesRemoved, pipeline.startedCount))
+        }
+        if firstPlayed && lastPlayedIndex < frameCount - 1 {
+            let decoded = after.decoded - before.decoded
+            let concealed = (after.concealed - before.concealed) + (after.comfortNoise - before.comfortNoise)
+            framesAfterStart += decoded + concealed
+            r.concealed += concealed
+        }
+    }
+    r.played = framesAfterStart - r.concealed
     let s = buffer.statistics
-    return summarize(outcomes, packets: packets, late: s.late, inserted: s.inserted, dropped: s.dropped)
+    r.late = s.late
+    r.arrived = arrivals.count
+    r.inserted = s.inserted
+    r.dropped = s.dropped
+    r.accelerated = pipeline.statistics.samplesRemoved
+    r.stretched = pipeline.statistics.samplesAdded
+    return r
+}
+
+/// A sender ±300 ppm off, 40 ms transit and 2 ms of jitter, no loss, for ten minutes (the
+/// prompts looped, with their pauses): the buffer's delay over the fastest packet as 10 s
+/// means at 1, 5 and 10 minutes, and its range after the first minute. Uncompensated, the
+/// delay would grow or drain by 180 ms.
+@MainActor func driftRun(ppm: Double, mode: PlayoutMode) -> (marks: [Double], low: Double, high: Double, removed: Int, added: Int, inserted: Int, dropped: Int) {
+    let buffer = tunedBuffer()
+    let pipeline = PlayoutPipeline(buffer: buffer, decoder: G711Decoder(law: .ulaw))
+    pipeline.setMode(mode)
+    var out = [Int16](repeating: 0, count: frameSamples)
+    let total = 30_000
+    var delays: [Double] = []
+    delays.reserveCapacity(total)
+    var p = 0
+    for k in 0..<total {
+        let now = Double(k) * frameMs
+        while p < total {
+            let sent = Double(p) * frameMs / (1 + ppm * 1e-6)
+            let arrival = sent + 40 + Double((p * 37) % 5) * 0.5
+            guard arrival <= now else { break }
+            let f = p % frameCount
+            _ = encoded[f].withUnsafeBytes {
+                buffer.put($0, sequenceNumber: UInt16(truncatingIfNeeded: p), timestamp: UInt32(truncatingIfNeeded: p * frameSamples),
+                           marker: marker[f], arrivalMs: Int64(arrival.rounded(.down)))
+            }
+            p += 1
+        }
+        _ = out.withUnsafeMutableBufferPointer { pipeline.pull(nowMs: Int64(now), into: $0) }
+        delays.append(buffer.statistics.currentDelayMs)
+    }
+    let mean = { (r: Range<Int>) in delays[r].reduce(0, +) / Double(r.count) }
+    let settled = delays[3_000...]
+    return ([mean(2_500..<3_000), mean(14_500..<15_000), mean(29_500..<30_000)], settled.min() ?? 0, settled.max() ?? 0,
+            pipeline.statistics.samplesRemoved, pipeline.statistics.samplesAdded, buffer.statistics.inserted, buffer.statistics.dropped)
 }
 
 @MainActor func runSpanDSP(_ packets: [SimulatedPacket]) -> Result {
@@ -249,41 +328,100 @@ let sequenceBase: UInt16 = 51_000  // wraps at 65535 within the run
 @MainActor func f(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
 @MainActor func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
 
-print("jitter-eval: \(seconds) s per profile, 20 ms G.711 µ-law frames from prompts/*.wav (looped)")
-print("delay = play-out time − send time (end-to-end, ms); late % of arrived packets; concealed % of frames after the first play;")
-print("segSNR = frame-aligned segmental SNR of the decoded output (G.711 + spandsp PLC) against the clean frames, speech frames only")
-print("Parley = JitterBuffer() with the library defaults (tunedBuffer()); Parley0 = the low-delay fastBuffer();")
-print("spandsp = playout_init(2 × 160, 15 × 160) as in spandsp's own test, every frame typed PLAYOUT_TYPE_SPEECH")
-print("(SPANDSP_SILENCE=1 types silent frames PLAYOUT_TYPE_SILENCE, as Parley's silence hint; spandsp then plays seconds late)")
-print("")
-print("| profile    | network loss % | buffer  | mean delay | p95 delay | late %  | concealed % | segSNR dB | ins/drop |")
-print("|------------|----------------|---------|------------|-----------|---------|-------------|-----------|----------|")
-// JITTER_EVAL_WAV=dir writes the clean reference and every output as 8 kHz WAV files, for
-// Benchmarks/JitterEval/pesq_eval.py (ITU-T P.862 narrowband through PyPI's `pesq`).
 let wavDirectory = ProcessInfo.processInfo.environment["JITTER_EVAL_WAV"]
+    ?? (NSTemporaryDirectory() + "jitter-eval-\(ProcessInfo.processInfo.processIdentifier)")
+try? FileManager.default.createDirectory(atPath: wavDirectory, withIntermediateDirectories: true)
 @MainActor func writeWAV(_ name: String, _ samples: [Int16]) {
-    guard let dir = wavDirectory else { return }
     do {
-        let writer = try AudioFileWriter(path: "\(dir)/\(name).wav", sampleRate: 8000)
+        let writer = try AudioFileWriter(path: "\(wavDirectory)/\(name).wav", sampleRate: 8000)
         try samples.withUnsafeBufferPointer { try writer.write($0) }
         writer.finish()
     } catch {
-        print("could not write \(dir)/\(name).wav: \(error)")
+        print("could not write \(wavDirectory)/\(name).wav: \(error)")
     }
 }
 writeWAV("reference", reference.flatMap { $0 })
 
-for (n, profile) in NetworkProfile.all.enumerated() {
+struct Row { var profile: String; var loss: Double; var label: String; var result: Result }
+var rows: [Row] = []
+// JITTER_EVAL_PROFILES=DE runs only those profiles (for tuning).
+let profileFilter = ProcessInfo.processInfo.environment["JITTER_EVAL_PROFILES"]
+for (n, profile) in NetworkProfile.all.enumerated() where profileFilter.map({ $0.contains(profile.name.prefix(1)) }) ?? true {
     let packets = simulate(profile, count: frameCount, frameMs: frameMs, seed: 0x5EED_0000 + UInt64(n))
-    let lost = packets.filter { $0.arrivalMs == nil }.count
-    for (label, r) in [("Parley", runParley(packets, buffer: tunedBuffer())),
-                       ("Parley0", runParley(packets, buffer: fastBuffer())),
-                       ("spandsp", runSpanDSP(packets))] {
+    let lost = 100 * Double(packets.filter { $0.arrivalMs == nil }.count) / Double(frameCount)
+    let traced = ProcessInfo.processInfo.environment["JITTER_EVAL_TRACE"] == String(profile.name.prefix(1))
+    let runs: [(String, () -> Result)] = [("Parley", { runPipeline(packets, mode: .interactive, timeScaling: true, trace: traced) }),
+                                          ("Parley-noTSM", { runPipeline(packets, mode: .interactive, timeScaling: false) }),
+                                          ("Parley-rec", { runPipeline(packets, mode: .recording, timeScaling: true) }),
+                                          ("spandsp", { runSpanDSP(packets) })]
+    // JITTER_EVAL_BUFFERS=Parley,spandsp runs only those (for tuning).
+    let only = ProcessInfo.processInfo.environment["JITTER_EVAL_BUFFERS"].map { $0.split(separator: ",").map(String.init) }
+    for (label, run) in runs where only?.contains(label) ?? true {
+        let r = run()
         writeWAV("\(profile.name.prefix(1))-\(label)", r.audio)
-        let frames = Double(r.played + r.concealed)
-        print("| \(pad(profile.name, 10)) | \(pad(f(100 * Double(lost) / Double(frameCount), 2), 14)) | \(pad(label, 7)) | "
-              + "\(pad(f(r.delays.reduce(0, +) / Double(max(1, r.delays.count))), 10)) | \(pad(f(percentile(r.delays, 0.95)), 9)) | "
-              + "\(pad(f(100 * Double(r.late) / Double(max(1, r.arrived)), 2), 7)) | \(pad(f(100 * Double(r.concealed) / max(1, frames), 2), 11)) | "
-              + "\(pad(f(r.segSNR, 2), 9)) | \(pad(label.hasPrefix("Parley") ? "\(r.inserted)/\(r.dropped)" : "-/\(r.dropped)", 8)) |")
+        rows.append(Row(profile: profile.name, loss: lost, label: label, result: r))
+    }
+}
+
+// PESQ (ITU-T P.862 narrowband, PyPI `pesq`) of every output against the clean reference,
+// through pesq_eval.py with the interpreter in PESQ_PYTHON (default python3).
+@MainActor func pesqScores() -> [String: Double] {
+    let python = ProcessInfo.processInfo.environment["PESQ_PYTHON"] ?? "/usr/bin/env"
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = (python == "/usr/bin/env" ? ["python3"] : []) + ["Benchmarks/JitterEval/pesq_eval.py", "--tsv", wavDirectory]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    do { try process.run() } catch {
+        print("PESQ not run (\(error)); set PESQ_PYTHON to a Python with numpy and pesq")
+        return [:]
+    }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    var scores: [String: Double] = [:]
+    for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+        let fields = line.split(separator: "\t")
+        if fields.count == 2, let v = Double(fields[1]) { scores[String(fields[0])] = v }
+    }
+    if scores.isEmpty { print("PESQ gave no scores; set PESQ_PYTHON to a Python with numpy and pesq") }
+    return scores
+}
+let scores = pesqScores()
+
+print("jitter-eval: \(seconds) s per profile, 20 ms G.711 µ-law frames from prompts/*.wav (looped), seeded network model")
+print("delay = play-out time of a packet's first sample − its send time (end-to-end, ms); late % of arrived packets;")
+print("concealed % = frames of loss concealment or comfort noise among the frames after the first play;")
+print("PESQ = ITU-T P.862 narrowband MOS-LQO against the clean input (mean of six 10 s segments);")
+print("TSM ms = audio removed / added by time-scale modification; ins/drop = whole frames inserted / dropped.")
+print("Parley = JitterBuffer() + PlayoutPipeline (interactive); Parley-noTSM = the same without time-scale modification;")
+print("Parley-rec = recording mode (setPlayoutMode(.recording)); spandsp = playout_init(2 × 160, 15 × 160), G.711 + spandsp PLC")
+print("")
+print("| profile    | loss % | buffer       | mean delay | p95 delay | late %  | concealed % | PESQ | TSM ms −/+  | ins/drop |")
+print("|------------|--------|--------------|------------|-----------|---------|-------------|------|-------------|----------|")
+for row in rows {
+    let r = row.result
+    let frames = Double(r.played + r.concealed)
+    let pesq = scores["\(row.profile.prefix(1))-\(row.label)"].map { f($0, 2) } ?? "n/a"
+    let tsm = row.label.hasPrefix("Parley") ? "\(r.accelerated / 8)/\(r.stretched / 8)" : "-"
+    let insDrop = row.label.hasPrefix("Parley") ? "\(r.inserted)/\(r.dropped)" : "-/\(r.dropped)"
+    print("| \(pad(row.profile, 10)) | \(pad(f(row.loss, 2), 6)) | \(pad(row.label, 12)) | "
+          + "\(pad(f(r.delays.reduce(0, +) / Double(max(1, r.delays.count))), 10)) | \(pad(f(percentile(r.delays, 0.95)), 9)) | "
+          + "\(pad(f(100 * Double(r.late) / Double(max(1, r.arrived)), 2), 7)) | \(pad(f(100 * Double(r.concealed) / max(1, frames), 2), 11)) | "
+          + "\(pad(pesq, 4)) | \(pad(tsm, 11)) | \(pad(insDrop, 8)) |")
+}
+
+print("")
+print("Clock drift: 10 min of the prompts (looped, with their pauses) from a sender ±300 ppm off (40 ms transit,")
+print("2 ms jitter, no loss): the buffer's delay over the fastest packet (10 s means at 1, 5 and 10 min; range after 1 min).")
+print("Uncompensated it would grow or drain by 180 ms.")
+print("")
+print("| skew ppm | mode        | 1 min | 5 min | 10 min | min–max      | TSM ms −/+ | frames ins/drop |")
+print("|----------|-------------|-------|-------|--------|--------------|------------|-----------------|")
+for ppm in [300.0, -300.0] {
+    for mode in [PlayoutMode.interactive, .recording] {
+        let d = driftRun(ppm: ppm, mode: mode)
+        print("| \(pad(f(ppm, 0), 8)) | \(pad(mode == .interactive ? "interactive" : "recording", 11)) | \(pad(f(d.marks[0]), 5)) | "
+              + "\(pad(f(d.marks[1]), 5)) | \(pad(f(d.marks[2]), 6)) | \(pad("\(f(d.low))–\(f(d.high))", 12)) | "
+              + "\(pad("\(d.removed / 8)/\(d.added / 8)", 10)) | \(pad("\(d.inserted)/\(d.dropped)", 15)) |")
     }
 }

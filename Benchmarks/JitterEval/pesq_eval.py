@@ -4,7 +4,10 @@ reference. Usage, from the package root:
 
     mkdir -p /tmp/jitter-wav
     JITTER_EVAL_WAV=/tmp/jitter-wav .build-bench/release/JitterEval
-    python3 Benchmarks/JitterEval/pesq_eval.py /tmp/jitter-wav
+    python3 Benchmarks/JitterEval/pesq_eval.py [--tsv] /tmp/jitter-wav
+
+JitterEval runs it itself (PESQ_PYTHON names the interpreter) with --tsv, which prints
+one `name<TAB>mean MOS-LQO` line per output instead of the table.
 
 The 60 s streams are scored in 10 s segments (P.862 is specified for 8-20 s samples), each
 output segment taken from where that buffer's play-out has reached the reference segment
@@ -19,7 +22,9 @@ def read(path):
     with wave.open(path) as w:
         return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32)
 
-d = sys.argv[1]
+args = [a for a in sys.argv[1:] if a != "--tsv"]
+tsv = "--tsv" in sys.argv[1:]
+d = args[0]
 ref = read(os.path.join(d, "reference.wav"))
 fs, seg = 8000, 8000 * 10
 rows = {}
@@ -36,6 +41,12 @@ for path in sorted(glob.glob(os.path.join(d, "?-*.wav"))):
             print(f"{name} @ {start / fs:.0f} s: {e}", file=sys.stderr)
     profile, buffer = name.split("-", 1)
     rows.setdefault(profile, {})[buffer] = (np.mean(scores) if scores else float("nan"), len(scores))
+
+if tsv:
+    for p in sorted(rows):
+        for b, (score, _) in sorted(rows[p].items()):
+            print(f"{p}-{b}\t{score:.4f}")
+    sys.exit(0)
 
 buffers = sorted({b for r in rows.values() for b in r})
 print("| profile | " + " | ".join(f"{b} PESQ" for b in buffers) + " |")

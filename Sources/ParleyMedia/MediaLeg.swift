@@ -76,6 +76,8 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
     private var decoder: any FrameDecoder
     /// Received audio waits here until its play-out time; each tick takes one frame out.
     private var jitterBuffer: JitterBuffer<AdaptivePlayoutPolicy>
+    private var playout: PlayoutPipeline?
+    private var playoutMode = PlayoutMode.interactive
     /// RTCP (RFC 3550 §6) for this leg, and its socket when not multiplexed (port + 1).
     private var rtcp: RTCPReporter
     private var latchedRTCP: PeerAddress?
@@ -385,41 +387,47 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
         statistics.rtcpSent = rtcp.reportsSent
     }
 
-    /// One frame out of the jitter buffer per tick: decoded, or concealed when missing (with
-    /// the next packet as look-ahead for Opus FEC), then given to the in-band detector.
+    /// One frame out of the jitter buffer per tick. When the audio is listened to (in-band
+    /// DTMF), `PlayoutPipeline` decodes or conceals it, plays comfort noise through the
+    /// sender's silence and makes the buffer's delay changes by time-scale modification;
+    /// otherwise the buffer is only paced.
     private func playOutReceived(now: Int64) {
-        let frame = jitterBuffer.get(nowMs: now)
-        statistics.jitterBufferDelayMilliseconds = Int(jitterBuffer.statistics.currentDelayMs)
-        guard detector != nil || recorder != nil else { return }
-        let count: Int
-        switch frame {
-        case let .normal(payload):
-            guard let n = decoded.withUnsafeMutableBufferPointer({ try? decoder.decode(payload, into: $0) }) else {
-                statistics.malformedDropped += 1
-                return
-            }
-            count = n
-        case .missing:
-            statistics.concealedFrames += 1
-            let samples = parameters.codec.receiveRate / 50
-            count = decoded.withUnsafeMutableBufferPointer { decoder.conceal(samples: samples, next: jitterBuffer.peekNext(), into: $0) }
-        case .prefetching, .empty:
-            // Nothing to play out yet: a recording keeps time with silence.
-            guard recorder != nil else { return }
-            let samples = parameters.codec.receiveRate / 50
-            for i in 0..<samples { decoded[i] = 0 }
-            count = samples
+        defer {
+            statistics.jitterBufferDelayMilliseconds = Int(jitterBuffer.statistics.currentDelayMs)
+            statistics.concealedFrames = jitterBuffer.statistics.concealed
         }
+        if jitterBuffer.mode != playoutMode { jitterBuffer.setMode(playoutMode) }  // after `reconfigure`
+        guard detector != nil || recorder != nil else {
+            _ = jitterBuffer.get(nowMs: now)
+            return
+        }
+        if playout?.buffer !== jitterBuffer {
+            // First tick, or `reconfigure` replaced the buffer and the decoder.
+            playout = PlayoutPipeline(buffer: jitterBuffer, decoder: decoder)
+        }
+        guard let playout else { return }
+        let count = playout.frameSamples
+        let output = decoded.withUnsafeMutableBufferPointer { playout.pull(nowMs: now, into: $0) }
+        // Before anything is received the pipeline gives silence: a recording keeps time with it.
         if let recorder {
             decoded.withUnsafeBufferPointer { recorder.receive(UnsafeBufferPointer(rebasing: $0[0..<count]), rate: parameters.codec.receiveRate) }
         }
-        guard let detector else { return }
+        guard output == .audio, let detector else { return }
         // A key is reported when its press is confirmed (`.began`), so a menu can react while
         // the caller still holds the key; no allocation per frame.
         decoded.withUnsafeBufferPointer { pcm in
             detector.process(UnsafeBufferPointer(rebasing: pcm[0..<count])) { event in
                 if event.kind == .began { report(event.key.character, source: .inband, now: now) }
             }
+        }
+    }
+
+    /// Interactive play-out (lowest delay) or recording (up to about 1 s, so a message
+    /// left over a bad network is recorded whole). Kept across `reconfigure`.
+    public func setPlayoutMode(_ mode: PlayoutMode) {
+        io.execute {
+            self.playoutMode = mode
+            self.jitterBuffer.setMode(mode)
         }
     }
 

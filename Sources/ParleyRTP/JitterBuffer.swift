@@ -64,10 +64,14 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
         case prefetching
         /// Nothing to play.
         case empty
+        /// The sender is silent (discontinuous transmission, or a comfort-noise packet,
+        /// RFC 3389, whose payload is given): play comfort noise; nothing was lost.
+        case comfortNoise(UnsafeRawBufferPointer?)
 
         public static func == (a: Frame, b: Frame) -> Bool {
             switch (a, b) {
             case let (.normal(x), .normal(y)): return x.baseAddress == y.baseAddress && x.count == y.count
+            case let (.comfortNoise(x), .comfortNoise(y)): return x?.baseAddress == y?.baseAddress && x?.count == y?.count
             case (.missing, .missing), (.prefetching, .prefetching), (.empty, .empty): return true
             default: return false
             }
@@ -99,6 +103,15 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
         /// Frames inserted (grow) and dropped (shrink) to follow the target delay.
         public var inserted = 0
         public var dropped = 0
+        /// Speech frames played with a request to shorten (accelerate) or lengthen (stretch)
+        /// them by time-scale modification.
+        public var accelerated = 0
+        public var stretched = 0
+        /// Frames answered with comfort noise: the sender's silence (DTX) or its CN packets.
+        public var comfortNoise = 0
+        /// Frames first concealed in an underrun that the stream's resumption showed were
+        /// a pause (no sequence number missing), taken back out of `concealed`.
+        public var pauseFrames = 0
         /// Unplayed packets pushed out of a full ring.
         public var overflow = 0
         public var resyncs = 0
@@ -109,6 +122,17 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
 
     public let configuration: Configuration
     public let storage: JitterBufferStorage
+    /// Interactive (lowest delay) or recording (completeness) play-out; see `setMode`.
+    public private(set) var mode: PlayoutMode = .interactive
+    /// Audio already taken out of the buffer and not yet heard (decoded samples queued in
+    /// the play-out stage), in timestamp units: part of the delay. Set by the consumer.
+    public var pendingOutput: Int64 = 0
+    /// The consumer's voice-activity decision on the decoded audio: while the sender is
+    /// silent, an underrun is its discontinuous transmission (comfort noise), not a loss.
+    public var sourceSilent = false
+    /// For the frame last returned as `.normal`: `.accelerate` or `.stretch` when the
+    /// policy wants it shortened or lengthened by time-scale modification, else `.none`.
+    public private(set) var timeScale: PlayoutAdjustment = .none
     public private(set) var estimator: JitterDelayEstimator
     public var policy: Policy
     public private(set) var statistics = Statistics()
@@ -124,6 +148,18 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
     private var underruns = 0
     /// Frames concealed (and skipped) in the current underrun.
     private var underrunAdvances = 0
+    /// Frames concealed in the last underrun whose sequence numbers were given back: if the
+    /// stream resumes exactly there, they were a pause, not a loss.
+    private var givenBack = 0
+    /// Of `underrunAdvances`, the frames concealed (not answered with comfort noise).
+    private var underrunConcealed = 0
+    private var resumeSequence: Int64?
+    private var resumeTimestamp: Int64 = 0
+    /// Frames inserted (play-out held back) in the current underrun.
+    private var heldFrames = 0
+    /// After an underrun stopped play-out: local time minus timestamp of the frame that was
+    /// due (timestamp units), to resume on the same schedule if the gap was a loss.
+    private var scheduleOffset: Int64?
 
     public init(configuration: Configuration = Configuration(), policy: Policy) {
         self.configuration = configuration
@@ -143,8 +179,10 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
     ///   - silence: the frame carries silence (comfort noise, or the caller's VAD says so):
     ///     the buffer may drop or stretch it to change its delay.
     @discardableResult
+    ///   - comfortNoise: a comfort-noise packet (RFC 3389): it counts as received and plays
+    ///     as `.comfortNoise(payload)`.
     public func put(_ payload: UnsafeRawBufferPointer, sequenceNumber: UInt16, timestamp: UInt32, marker: Bool,
-                    arrivalMs: Int64, silence: Bool = false) -> PutResult {
+                    arrivalMs: Int64, silence: Bool = false, comfortNoise: Bool = false) -> PutResult {
         statistics.received += 1
         guard payload.count <= storage.slotSize else { return .tooLarge }
         var resynchronized = false
@@ -196,7 +234,8 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
                 nextSequence = firstKept
             }
         }
-        switch storage.store(sequence: sequence, timestamp: extendedTimestamp, marker: marker, silence: silence, payload: payload) {
+        switch storage.store(sequence: sequence, timestamp: extendedTimestamp, marker: marker, silence: silence || comfortNoise,
+                             comfortNoise: comfortNoise, payload: payload) {
         case .stored: break
         case .displaced: statistics.overflow += 1
         case .duplicate:
@@ -211,25 +250,70 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
     public func get(nowMs: Int64) -> Frame {
         let now = units(ms: nowMs)
         let frame = configuration.frameDuration
+        timeScale = .none
         if !playing {
-            guard let head = storage.oldest() else { return .empty }
+            guard var head = storage.oldest() else { return .empty }
             // A talkspurt (or the stream) starts: schedule its first frame at the target delay.
-            let due = head.timestamp + estimator.minimumTransit + estimator.targetDelay
+            var due = head.timestamp + estimator.minimumTransit + estimator.targetDelay
+            if let offset = scheduleOffset, let resume = resumeSequence, !head.marker, head.sequence >= resume,
+               head.timestamp - resumeTimestamp == (head.sequence - resume) * frame {
+                // The timestamps run on with the sequence numbers: packets were lost or
+                // delayed, the sender did not pause. Play-out resumes on the schedule it had,
+                // so the delay does not jump in the middle of speech — unless waiting for
+                // the delayed packets is within what the policy would hold an underrun for.
+                let delayIfPlayedNow = now - head.timestamp - estimator.minimumTransit
+                if policy.adjustment(currentDelay: delayIfPlayedNow, targetDelay: estimator.targetDelay,
+                                     frameDuration: frame, at: .underrun) != .insertFrame {
+                    while head.timestamp + offset < now - frame / 2 {
+                        storage.markPlayed(head.sequence)
+                        statistics.late += 1
+                        guard let following = storage.oldest() else { return .empty }
+                        head = following
+                    }
+                }
+                due = head.timestamp + offset
+            }
             guard now >= due else { return .prefetching }
+            scheduleOffset = nil
             playing = true
             underruns = 0
             underrunAdvances = 0
+            if head.sequence == resumeSequence, givenBack > 0 {
+                // The stream resumed with no sequence number missing: the underrun was the
+                // sender pausing (DTX, silence suppression), not a loss.
+                statistics.concealed -= givenBack
+                statistics.pauseFrames += givenBack
+            }
+            givenBack = 0
+            resumeSequence = nil
             nextSequence = head.sequence
             nextTimestamp = head.timestamp
             updateDelay(now: now)
             return play(head)
         }
-        guard let next = nextSequence else { playing = false; return .empty }
+        guard var next = nextSequence else { playing = false; return .empty }
+        if heldFrames > 0, storage.slot(next) == nil, storage.storedCount > 0 {
+            // Play-out was held back for this frame, and a later packet has come but not it:
+            // it was lost, not delayed. The frames already held stand in for it (and the
+            // next ones missing), so the delay returns to what it was instead of staying grown.
+            while heldFrames > 0, storage.slot(next) == nil {
+                heldFrames -= 1
+                statistics.inserted -= 1
+                statistics.concealed += 1
+                advance()
+                next += 1
+            }
+        }
         let current = updateDelay(now: now)
 
         if let head = storage.slot(next) {
             if head.timestamp > nextTimestamp + frame / 2 {
-                // A timestamp gap: the sender suppressed silence. Restart as a talkspurt.
+                // A timestamp gap: the sender suppressed silence. Restart as a talkspurt;
+                // the frames concealed while waiting were a pause, not a loss.
+                statistics.concealed -= underrunConcealed
+                statistics.pauseFrames += underrunConcealed
+                underrunConcealed = 0
+                heldFrames = 0
                 playing = false
                 return get(nowMs: nowMs)
             }
@@ -238,6 +322,16 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
                                      frameDuration: frame, at: opportunity) {
             case .none:
                 return play(head)
+            case .accelerate:
+                statistics.accelerated += 1
+                let played = play(head)
+                timeScale = .accelerate
+                return played
+            case .stretch:
+                statistics.stretched += 1
+                let played = play(head)
+                timeScale = .stretch
+                return played
             case .insertFrame:
                 statistics.inserted += 1
                 return .missing
@@ -257,18 +351,41 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
                 // The stream paused (suppressed silence, or it ended). The frames concealed
                 // in this underrun were never shown lost: give their sequence numbers back,
                 // so a talkspurt resuming there is played, not counted late.
+                scheduleOffset = now - nextTimestamp
                 nextSequence = next - Int64(underrunAdvances)
                 nextTimestamp -= Int64(underrunAdvances) * frame
+                givenBack = underrunConcealed
+                resumeSequence = nextSequence
+                resumeTimestamp = nextTimestamp
                 underrunAdvances = 0
+                underrunConcealed = 0
+                heldFrames = 0
                 playing = false
                 return .empty
             }
             if policy.adjustment(currentDelay: current, targetDelay: estimator.targetDelay,
                                  frameDuration: frame, at: .underrun) == .insertFrame {
                 statistics.inserted += 1
+                heldFrames += 1
+                if sourceSilent {
+                    statistics.comfortNoise += 1
+                    return .comfortNoise(nil)
+                }
                 return .missing
             }
             underrunAdvances += 1
+            if sourceSilent {
+                // Discontinuous transmission: the sender stopped after silence. Not a loss.
+                statistics.comfortNoise += 1
+                advance()
+                return .comfortNoise(nil)
+            }
+            underrunConcealed += 1
+        } else if mode == .recording, current + frame <= estimator.targetDelay {
+            // Recording: a later packet is here but not this one, and the delay is under the
+            // target: wait for it (reordered or delayed) rather than conceal it.
+            statistics.inserted += 1
+            return .missing
         }
         return conceal()
     }
@@ -288,6 +405,17 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
 
     private func play(_ slot: JitterBufferStorage.Slot) -> Frame {
         let payload = storage.payload(slot.sequence) ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        if slot.comfortNoise {
+            storage.markPlayed(slot.sequence)
+            nextSequence = slot.sequence
+            nextTimestamp = slot.timestamp
+            advance()
+            underruns = 0
+            underrunAdvances = 0
+            underrunConcealed = 0
+            statistics.comfortNoise += 1
+            return .comfortNoise(payload)
+        }
         storage.markPlayed(slot.sequence)
         lastPlayedSequenceNumber = UInt16(truncatingIfNeeded: slot.sequence)
         nextSequence = slot.sequence
@@ -295,6 +423,8 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
         advance()
         underruns = 0
         underrunAdvances = 0
+        underrunConcealed = 0
+        heldFrames = 0
         statistics.played += 1
         return .normal(payload)
     }
@@ -313,7 +443,7 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
 
     @discardableResult
     private func updateDelay(now: Int64) -> Int64 {
-        let current = now - nextTimestamp - estimator.minimumTransit
+        let current = now + pendingOutput - nextTimestamp - estimator.minimumTransit
         statistics.currentDelayMs = Double(current) / unitsPerMs
         statistics.targetDelayMs = estimator.targetDelayMs
         return current
@@ -327,15 +457,37 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
         playing = false
         underruns = 0
         underrunAdvances = 0
+        underrunConcealed = 0
+        givenBack = 0
+        resumeSequence = nil
+        scheduleOffset = nil
+        heldFrames = 0
+    }
+
+    /// Switches between interactive play-out (the configured estimator) and recording
+    /// (`PlayoutMode.recording`'s: up to about 1 s, nearly every late packet covered). The
+    /// measured window is kept; the new target applies from the next frame. Allocates
+    /// (the estimator's histogram); call it on the stream's loop, not per packet.
+    public func setMode(_ newMode: PlayoutMode) {
+        guard newMode != mode else { return }
+        mode = newMode
+        let settings = newMode == .interactive ? configuration.estimator
+            : newMode.estimatorConfiguration(clockRate: configuration.clockRate)
+        estimator.reconfigure(settings)
+        policy.setMode(newMode, frameDuration: configuration.frameDuration)
+        statistics.targetDelayMs = estimator.targetDelayMs
     }
 }
 
 extension JitterBuffer where Policy == AdaptivePlayoutPolicy {
+    /// The adaptive policy as `Benchmarks/JitterEval` tuned it (20 ms frames: 30 ms of
+    /// hysteresis before shrinking, 50 ms under the target before growing — each change is
+    /// heard, and scored by PESQ, as a shift — speech dropped only 200 ms over the target
+    /// when it cannot be time-scaled, and an underrun held up to 300 ms over the target).
     public convenience init(configuration: Configuration = Configuration()) {
-        // Half a frame of hysteresis; speech frames dropped only 10 frames over the target;
-        // an underrun may hold play-out up to 15 frames (300 ms at 20 ms) over the target.
         self.init(configuration: configuration, policy: AdaptivePlayoutPolicy(
-            hysteresis: configuration.frameDuration / 2,
+            hysteresis: configuration.frameDuration * 3 / 2,
+            growthHysteresis: configuration.frameDuration * 5 / 2,
             speechExcessLimit: configuration.frameDuration * 10,
             underrunAllowance: configuration.frameDuration * 15))
     }

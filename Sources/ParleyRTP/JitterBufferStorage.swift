@@ -21,6 +21,8 @@ public final class JitterBufferStorage {
         public var marker: Bool
         /// The sender or the caller marked this frame as silence (comfort noise, VAD).
         public var silence: Bool
+        /// The payload is comfort noise (RFC 3389), not codec audio.
+        public var comfortNoise: Bool = false
         /// Payload length in bytes.
         public var length: Int
         public var state: SlotState
@@ -71,7 +73,7 @@ public final class JitterBufferStorage {
     }
 
     /// Copies a packet into the slot for its sequence number.
-    public func store(sequence: Int64, timestamp: Int64, marker: Bool, silence: Bool,
+    public func store(sequence: Int64, timestamp: Int64, marker: Bool, silence: Bool, comfortNoise: Bool = false,
                       payload: UnsafeRawBufferPointer) -> StoreResult {
         guard payload.count <= slotSize else { return .tooLarge }
         let i = index(sequence)
@@ -86,7 +88,7 @@ public final class JitterBufferStorage {
             (bytes + i * slotSize).copyMemory(from: base, byteCount: payload.count)
         }
         slots[i] = Slot(sequence: sequence, timestamp: timestamp, marker: marker, silence: silence,
-                        length: payload.count, state: .stored)
+                        comfortNoise: comfortNoise, length: payload.count, state: .stored)
         storedCount += 1
         return result
     }

@@ -35,10 +35,10 @@ public struct JitterDelayEstimator: Sendable {
         public var maximumDelayMs: Double
 
         /// The defaults are the configuration `Benchmarks/JitterEval` measured against
-        /// spandsp's play-out buffer (README): a 10 s window, the 99.5 % quantile, 30 ms
+        /// spandsp's play-out buffer (README): a 10 s window, the 99.5 % quantile, 60 ms
         /// headroom, a 30 s release and at most 200 ms over the fastest packet.
         public init(clockRate: Int = 8000, windowPackets: Int = 500, quantile: Double = 0.995,
-                    headroomMs: Double = 30, releasePackets: Double = 1500,
+                    headroomMs: Double = 60, releasePackets: Double = 1500,
                     initialDelayMs: Double = 40, minimumDelayMs: Double = 0, maximumDelayMs: Double = 200) {
             self.initialDelayMs = initialDelayMs
             self.clockRate = clockRate
@@ -51,9 +51,9 @@ public struct JitterDelayEstimator: Sendable {
         }
     }
 
-    public let configuration: Configuration
+    public private(set) var configuration: Configuration
     /// RTP timestamp units per millisecond.
-    let unitsPerMs: Double
+    private(set) var unitsPerMs: Double
     private var transits: [Int64]
     /// Window counts per 1 ms bin of transit above `base`, kept up to date packet by packet.
     private var histogram: [Int32]
@@ -165,6 +165,25 @@ public struct JitterDelayEstimator: Sendable {
             target = wanted
         } else {
             target += (wanted - target) / max(1, configuration.releasePackets)
+        }
+    }
+
+    /// Changes the settings (a play-out mode switch) and keeps the measured window: the
+    /// most recent packets are replayed into the new histogram, and the target moves at once
+    /// to what the new settings want from them. Allocates; not for the per-packet path.
+    public mutating func reconfigure(_ newConfiguration: Configuration) {
+        let window = transits.count
+        var recent: [Int64] = []
+        recent.reserveCapacity(count)
+        for k in 0..<count { recent.append(transits[(next - count + k + window) % window]) }
+        let rate = configuration.clockRate
+        self = JitterDelayEstimator(newConfiguration)
+        guard newConfiguration.clockRate == rate else { return }
+        for t in recent.suffix(transits.count) { update(transit: t) }
+        // A mode switch is a deliberate change: no slow release from the old target.
+        if count > 0 {
+            target = min(configuration.maximumDelayMs * unitsPerMs,
+                         max(configuration.minimumDelayMs * unitsPerMs, rawEstimate + configuration.headroomMs * unitsPerMs))
         }
     }
 

@@ -20,6 +20,11 @@ public enum PlayoutAdjustment: Sendable, Equatable {
     case insertFrame
     /// Drop it: the delay shrinks by one frame.
     case dropFrame
+    /// Play it, and have the play-out stage shorten the audio by about one pitch period
+    /// (time-scale modification): the delay shrinks a few ms without a cut word.
+    case accelerate
+    /// Play it, and have the play-out stage lengthen the audio by about one pitch period.
+    case stretch
 }
 
 /// The play-out decision, separate from storage and delay estimation (NetEq's split), so
@@ -31,4 +36,10 @@ public enum PlayoutAdjustment: Sendable, Equatable {
 public protocol PlayoutPolicy {
     mutating func adjustment(currentDelay: Int64, targetDelay: Int64, frameDuration: Int64,
                              at opportunity: PlayoutOpportunity) -> PlayoutAdjustment
+    /// Switches between interactive and recording play-out; `frameDuration` in timestamp units.
+    mutating func setMode(_ mode: PlayoutMode, frameDuration: Int64)
+}
+
+extension PlayoutPolicy {
+    public mutating func setMode(_ mode: PlayoutMode, frameDuration: Int64) {}
 }

@@ -12,7 +12,7 @@ final class JitterHarness {
         var arrivalMs: Int64
         var silence = false
     }
-    enum Out: Equatable { case normal(Int), missing, prefetching, empty }
+    enum Out: Equatable { case normal(Int), missing, prefetching, empty, comfortNoise }
 
     let buffer: JitterBuffer<AdaptivePlayoutPolicy>
     var results: [JitterBuffer<AdaptivePlayoutPolicy>.PutResult] = []
@@ -57,6 +57,7 @@ final class JitterHarness {
                 case .missing: out.append(.missing)
                 case .prefetching: out.append(.prefetching)
                 case .empty: out.append(.empty)
+                case .comfortNoise: out.append(.comfortNoise)
                 }
             }
             t += 1
@@ -233,10 +234,10 @@ struct JitterBufferTests {
             }
         }
         let s = h.buffer.statistics
-        #expect(maxBuffered <= 4)
-        // The target is about 41 ms (10 ms of jitter + 30 ms headroom); the delay stays within
-        // a few frames of it instead of growing or draining by 180 ms.
-        #expect(maxDelay < 100)
+        #expect(maxBuffered <= 7)
+        // The target is about 71 ms (10 ms of jitter + 60 ms headroom); the delay stays within
+        // the policy's hysteresis (a frame and 30 ms) of it instead of growing or draining by 180 ms.
+        #expect(maxDelay < 130)
         #expect(s.overflow == 0)
         #expect(Double(s.late) < 0.01 * Double(count))
         // 180 ms of drift over 10 minutes is about 9 frames, absorbed by inserting or dropping frames.
@@ -270,13 +271,13 @@ struct JitterBufferTests {
 
     @Test("given frames marked as silence and a delay above the target, then only silence frames are dropped")
     func dropsOnlySilence() {
-        // No jitter: the 40 ms initial target releases towards 1 ms, so the buffer has a frame
-        // or more to shed. Every 10th to 14th frame of each 25 is silence.
+        // No jitter: the 120 ms initial target releases towards 1 ms, so the buffer has frames
+        // to shed. Every 10th to 14th frame of each 25 is silence.
         var packets = JitterHarness.stream(count: 1500) { _ in 30 }
         for i in packets.indices { packets[i].silence = (i % 25) >= 10 && (i % 25) < 15 }
         // No headroom and a 5 s release, so the target falls well below the start-up delay.
         let h = JitterHarness(.init(estimator: .init(clockRate: 8000, windowPackets: 100, quantile: 0.96, headroomMs: 0,
-                                                     releasePackets: 250, maximumDelayMs: 1000)))
+                                                     releasePackets: 250, initialDelayMs: 120, maximumDelayMs: 1000)))
         let out = h.run(packets, untilMs: 31_000)
         let played = Set(out.played)
         let notPlayed = (0..<1500).filter { !played.contains($0) }
@@ -310,8 +311,12 @@ struct JitterBufferTests {
         #expect(h.results.contains(.probation))
         #expect(h.results.contains(.resynchronized))
         // The first packet of the new stream was held on probation; the resync discarded the
-        // old stream's last packet, still waiting for its play-out time; the new stream plays.
-        #expect(out.played == Array(0..<49) + Array(51..<100))
+        // old stream's last packets, still waiting for their play-out time (the 60 ms headroom
+        // holds two or three); the new stream plays.
+        let old = out.played.prefix { $0 < 50 }
+        #expect(Array(old) == Array(0..<old.count))
+        #expect(old.count >= 47)
+        #expect(Array(out.played.dropFirst(old.count)) == Array(51..<100))
     }
 }
 
