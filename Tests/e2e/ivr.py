@@ -49,7 +49,7 @@ TENANT_PROMPTS = {
     "t-support": "Technical support. To go back, press star. To hang up, press zero.",
     "t-ext201": "You have reached extension two oh one.",
     "t-new-main": "This is the new main menu after the reload.",
-    "goodbye": "Goodbye from the test company, and have a lovely day.",
+    "goodbye": "Thanks for calling the test company, and have a lovely day.",
 }
 
 

@@ -70,8 +70,9 @@ def ivr_prompts(repo_root, tmp_path_factory) -> Path:
 
 @pytest.fixture
 def ivr_server(parley_bin, ivr_prompts, tmp_path):
+    # The raw caller accepts a REFER but never reports on it: a short transfer timeout ends the wait.
     with running_server(parley_bin, tmp_path, ivr_prompts, numbers=NUMBERS, tenant_extra=menus(),
-                        env={"PARLEY_TEST_NOW": OPEN_NOW}) as server:
+                        sip_extra="  transfer_timeout: 2s\n", env={"PARLEY_TEST_NOW": OPEN_NOW}) as server:
         yield server
 
 
@@ -126,7 +127,7 @@ def test_three_levels_with_rfc4733_keys_and_barge_in(ivr_server, ivr_prompts):
     assert_heard(audio, ivr_prompts, ["t-main-open", "t-sales", "t-support", "t-sales", "t-main-open", "goodbye"], ivr_server)
     # The tenant's goodbye (tenants/demo/goodbye.wav) was played, not the system one.
     system, _ = rtp.read_wav(ivr_prompts / "goodbye.wav")
-    assert ivr.heard_in_order(audio, [("system goodbye", system)], head_s=0.4)[0][1] < 0.6
+    assert ivr.heard_in_order(audio, [("system goodbye", system)], head_s=0.4)[0][1] < 0.7   # heard prompts score over 0.8; other speech in the same voice up to about 0.6
     ended = ivr_server.wait_event(lambda e: e.get("event") == "call.ended" and e.get("call_id") == call_id, 3.0)
     assert ended is not None and ended["cause"] == "app-hangup", ended
 
@@ -214,11 +215,15 @@ def test_no_key_then_a_wrong_key_runs_the_fallback(ivr_server, ivr_prompts):
 
 
 def test_transfer_and_voicemail_say_they_are_unavailable_and_the_menu_resumes(ivr_server, ivr_prompts):
-    """This build has no REFER yet: option 3 announces the transfer, reports it failed and
-    the menu resumes; option 5 (voicemail) says not available. Both are in the event log."""
+    """Option 3 announces the transfer and sends REFER to the caller naming the front desk;
+    the caller accepts it but no NOTIFY reports success, so after the transfer timeout the menu
+    says the transfer failed and resumes; option 5 (voicemail) says not available. Both are in
+    the event log."""
     with ivr.IvrCaller(ivr_server.sip_port, "200") as caller:
         time.sleep(0.8)
         caller.press("3")
+        refer = caller.ua.wait_request("REFER", caller.call.call_id, 10.0)
+        assert refer is not None and "sip:desk@127.0.0.1" in (refer.get("refer-to") or ""), ivr_server.describe()
         assert ivr_server.wait_event(lambda e: e.get("event") == "transfer", 10.0) is not None, ivr_server.describe()
         time.sleep(4.0)
         caller.press("5")
@@ -318,8 +323,9 @@ def test_check_config_reports_every_menu_prompt_that_exists_nowhere(parley_bin, 
 def test_reload_keeps_old_menus_on_a_bad_file_and_calls_keep_their_menu(parley_bin, ivr_prompts, tmp_path):
     """SIGHUP with a broken file: logged, old menus stay. SIGHUP with a good new file: new calls
     get the new main menu, a call already in the menu keeps the one it started with."""
+    # The raw caller accepts a REFER but never reports on it: a short transfer timeout ends the wait.
     with running_server(parley_bin, tmp_path, ivr_prompts, numbers=NUMBERS, tenant_extra=menus(),
-                        env={"PARLEY_TEST_NOW": OPEN_NOW}) as server:
+                        sip_extra="  transfer_timeout: 2s\n", env={"PARLEY_TEST_NOW": OPEN_NOW}) as server:
         good = server.config_path.read_text()
         with ivr.IvrCaller(server.sip_port, "200") as early:
             time.sleep(0.5)
