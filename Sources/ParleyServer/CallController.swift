@@ -137,7 +137,11 @@ final class CallController: @unchecked Sendable {
         let unsupported = message.values("Require").filter { !SIPResponses.supported.contains($0.lowercased()) }
         if !unsupported.isEmpty, method != "ACK", method != "CANCEL" {
             var r = SIPResponses.response(to: message, status: 420, reason: "Bad Extension", toTag: SIPResponses.randomToken(10))
-            r.append("Unsupported", unsupported.joined(separator: ", "))
+            // Listed once each and at most 8, so a request cannot make its answer larger than
+            // itself (a 420 is no amplifier over UDP).
+            var listed: [String] = []
+            for tag in unsupported where tag.utf8.count <= 64 && !listed.contains(tag) && listed.count < 8 { listed.append(tag) }
+            r.append("Unsupported", listed.isEmpty ? "unknown" : listed.joined(separator: ", "))
             return send(r, source)
         }
         switch method {
@@ -187,7 +191,17 @@ final class CallController: @unchecked Sendable {
         guard let callID = invite.callID, let cseq = invite.cseq else { return }
         if let call = calls[callID] {
             if call.invite.cseq?.number == cseq.number {
-                // A retransmission: repeat the last response (§17.2.1).
+                // The same request by another path (a fork or a loop, RFC 3261 §8.2.2.2): no To
+                // tag, same From tag, Call-ID and CSeq, another Via branch. True retransmissions
+                // (same branch) are absorbed by the server transaction before they get here.
+                let branch = invite["Via"].flatMap { Via($0)?.branch }
+                let fromTag = { (m: SIPMessage) in m["From"].flatMap(NameAddress.init)?.tag }
+                if invite["To"].flatMap(NameAddress.init)?.tag == nil, branch != call.inviteBranch,
+                   fromTag(invite) == fromTag(call.invite) {
+                    call.logger.notice("merged INVITE (same request by a second path) answered 482", metadata: ["from": "\(source)"])
+                    return send(SIPResponses.response(to: invite, status: 482, reason: "Loop Detected",
+                                                      toTag: SIPResponses.randomToken(10)), source)
+                }
                 if let last = call.lastInviteResponse { send(last, source) }
                 return
             }
