@@ -405,25 +405,18 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
 
     private func play(_ slot: JitterBufferStorage.Slot) -> Frame {
         let payload = storage.payload(slot.sequence) ?? UnsafeRawBufferPointer(start: nil, count: 0)
-        if slot.comfortNoise {
-            storage.markPlayed(slot.sequence)
-            nextSequence = slot.sequence
-            nextTimestamp = slot.timestamp
-            advance()
-            underruns = 0
-            underrunAdvances = 0
-            underrunConcealed = 0
-            statistics.comfortNoise += 1
-            return .comfortNoise(payload)
-        }
         storage.markPlayed(slot.sequence)
-        lastPlayedSequenceNumber = UInt16(truncatingIfNeeded: slot.sequence)
         nextSequence = slot.sequence
         nextTimestamp = slot.timestamp
         advance()
         underruns = 0
         underrunAdvances = 0
         underrunConcealed = 0
+        if slot.comfortNoise {
+            statistics.comfortNoise += 1
+            return .comfortNoise(payload)
+        }
+        lastPlayedSequenceNumber = UInt16(truncatingIfNeeded: slot.sequence)
         heldFrames = 0
         statistics.played += 1
         return .normal(payload)

@@ -17,6 +17,7 @@ try:
 except ImportError as error:  # a missing peer is a failure, not a skip
     raise ImportError("pjsua2 is missing: run the suite through scripts/test, which installs PyPI "
                       "pjsua2-python into .venv-e2e") from error
+from test_pjsua2 import Call, pump, start_endpoint  # noqa: E402
 
 REALM = "parley.test"
 USER = "alice"
@@ -123,56 +124,13 @@ def test_sipp_with_a_wrong_password_gets_403_and_the_log_names_source_and_user(m
 # ---------------------------------------------------------------------------
 
 
-class Call(pj.Call):
-    def __init__(self, account):
-        super().__init__(account)
-        self.states: list[str] = []
-        self.media_active = False
-        self.last_status = 0
-
-    def onCallState(self, prm):
-        info = self.getInfo()
-        self.states.append(info.stateText)
-        self.last_status = info.lastStatusCode
-
-    def onCallMediaState(self, prm):
-        info = self.getInfo()   # kept: the media vector points into it
-        for media in info.media:
-            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
-                self.media_active = True
-
-
-def pump(ep, seconds: float, until=None):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        ep.libHandleEvents(20)
-        if until is not None and until():
-            return True
-    return until() if until is not None else True
-
-
 def pjsua_call(server, password: str, talk_seconds: float = 2.0):
     """Places a call with an AuthCredInfo for the realm; returns (call states, last status,
     RTP packets pjsua2 received)."""
     ep = pj.Endpoint()
     ep.libCreate()
     try:
-        cfg = pj.EpConfig()
-        cfg.uaConfig.threadCnt = 0
-        cfg.uaConfig.mainThreadOnly = True
-        cfg.logConfig.level = 1
-        cfg.logConfig.consoleLevel = 1
-        cfg.medConfig.hasIoqueue = True
-        cfg.medConfig.noVad = True   # RTP all the time, not only while someone speaks
-        ep.libInit(cfg)
-        tcfg = pj.TransportConfig()
-        tcfg.port = 0
-        tcfg.boundAddress = "127.0.0.1"
-        ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
-        ep.libStart()
-        ep.audDevManager().setNullDev()
-        for codec in ep.codecEnum2():   # G.711 only
-            ep.codecSetPriority(codec.codecId, {"PCMU/8000/1": 255, "PCMA/8000/1": 254}.get(codec.codecId, 0))
+        start_endpoint(ep, no_vad=True)   # RTP all the time, not only while someone speaks
         acfg = pj.AccountConfig()
         acfg.idUri = f"sip:{USER}@127.0.0.1"
         acfg.sipConfig.authCreds.append(pj.AuthCredInfo("digest", REALM, USER, pj.PJSIP_CRED_DATA_PLAIN_PASSWD, password))

@@ -16,9 +16,12 @@ class Call(pj.Call):
         super().__init__(account)
         self.states: list[str] = []
         self.media_active = False
+        self.last_status = 0
 
     def onCallState(self, prm):
-        self.states.append(self.getInfo().stateText)
+        info = self.getInfo()
+        self.states.append(info.stateText)
+        self.last_status = info.lastStatusCode
 
     def onCallMediaState(self, prm):
         info = self.getInfo()
@@ -36,16 +39,17 @@ def pump(ep, seconds: float, until=None):
     return until() if until is not None else True
 
 
-def start_endpoint(ep, clock_rate: int | None = None):
+def start_endpoint(ep, clock_rate: int | None = None, no_vad: bool = False):
     """One UDP transport on 127.0.0.1, no sound device, G.711 only (PCMU first); events are
     handled on this thread (pump). `clock_rate` sets the media bridge's rate (e.g. 8000 so a
-    recorder writes 8 kHz WAV)."""
+    recorder writes 8 kHz WAV); `no_vad` keeps RTP flowing while nobody speaks."""
     cfg = pj.EpConfig()
     cfg.uaConfig.threadCnt = 0
     cfg.uaConfig.mainThreadOnly = True
     cfg.logConfig.level = 1
     cfg.logConfig.consoleLevel = 1
     cfg.medConfig.hasIoqueue = True
+    cfg.medConfig.noVad = no_vad
     if clock_rate:
         cfg.medConfig.clockRate = clock_rate
         cfg.medConfig.sndClockRate = clock_rate
