@@ -20,6 +20,21 @@ public enum SIPFuzzChecks {
         if let uri = message.requestURI { _ = SIPURI(uri) }
         for name in ["From", "To", "Contact"] { if let v = message[name] { _ = NameAddress(v) } }
         for v in message.values("Via") { _ = Via(v) }
+        // Digest authentication, REFER progress and message-waiting bodies and headers.
+        for name in ["Authorization", "Proxy-Authorization", "WWW-Authenticate"] {
+            guard let v = message[name] else { continue }
+            _ = DigestParameters.parse(v)
+            if let credentials = try? DigestCredentials.parse(v) {
+                precondition((try? DigestCredentials.parse(credentials.headerValue)) != nil,
+                             "accepted digest credentials did not survive serialize → parse")
+            }
+        }
+        if let v = message["Subscription-State"] { _ = SubscriptionState(v) }
+        _ = SIPFrag(message.bodyText)
+        if let summary = try? MessageSummary(parsing: message.bodyText) {
+            precondition((try? MessageSummary(parsing: summary.serialized)) != nil,
+                         "an accepted message-summary did not survive serialize → parse")
+        }
         if let sdp = try? SessionDescription.parse(message.bodyText) {
             _ = try? OfferAnswer().answer(offer: sdp, localAddress: "127.0.0.1", localPort: 20000, sessionID: 1)
             precondition((try? SessionDescription.parse(sdp.serialized())) != nil, "an accepted SDP did not survive serialize → parse")
