@@ -96,7 +96,7 @@ struct AutoAttendantTests {
         let log = Log()
         let (ch, clock, task) = run(Self.config(retries: 1), log: log)
         await played(ch, ["main-open"])
-        await clock.advance(by: .seconds(5))
+        await ch.settled(); await clock.advance(by: .seconds(5))
         await played(ch, ["aa-no-input", "main-open"])
         ch.press("8")
         await played(ch, ["aa-too-many-tries"])
@@ -161,14 +161,14 @@ struct AutoAttendantTests {
         let (ch, clock, task) = run(Self.config(extensionDialing: true))
         await played(ch, ["main-open"])
         ch.press("2")
-        await clock.advance(by: .milliseconds(1900))
+        await ch.settled(); await clock.advance(by: .milliseconds(1900))
         ch.press("0")
-        await clock.advance(by: .milliseconds(1900))
+        await ch.settled(); await clock.advance(by: .milliseconds(1900))
         ch.press("0")                                   // 200 is complete: no longer extension starts with it
         await played(ch, ["ext-200"])
         await played(ch, ["main-open"])
         ch.press("1")                                   // 1 could begin 1001: wait for more keys
-        await clock.advance(by: .seconds(2))
+        await ch.settled(); await clock.advance(by: .seconds(2))
         await played(ch, ["sales"])
         ch.send(.hangup)
         await #expect(throws: CallFlowError.hungUp) { try await task.value }
@@ -179,9 +179,9 @@ struct AutoAttendantTests {
         let (ch, clock, task) = run(Self.config(extensionDialing: true))
         await played(ch, ["main-open"])
         ch.press("1")
-        await clock.advance(by: .milliseconds(1500))
+        await ch.settled(); await clock.advance(by: .milliseconds(1500))
         ch.press("0")
-        await clock.advance(by: .seconds(2))
+        await ch.settled(); await clock.advance(by: .seconds(2))
         await played(ch, ["aa-no-such-extension", "main-open"])
         ch.send(.hangup)
         await #expect(throws: CallFlowError.hungUp) { try await task.value }

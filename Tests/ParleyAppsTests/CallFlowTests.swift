@@ -62,14 +62,14 @@ struct CallFlowTests {
             let some = try await flow.collect(max: 4, timeout: .seconds(5), interDigitTimeout: .seconds(2))
             return [none, some]
         }
-        await clock.advance(by: .seconds(4))
-        await clock.advance(by: .seconds(1))
+        await ch.settled(); await clock.advance(by: .seconds(4))
+        await ch.settled(); await clock.advance(by: .seconds(1))
         ch.press("1")
-        await clock.advance(by: .milliseconds(1500))
+        await ch.settled(); await clock.advance(by: .milliseconds(1500))
         ch.press("2")
-        await clock.advance(by: .milliseconds(1500))   // still within 2 s of the last key
+        await ch.settled(); await clock.advance(by: .milliseconds(1500))   // still within 2 s of the last key
         ch.press("3")
-        await clock.advance(by: .seconds(2))
+        await ch.settled(); await clock.advance(by: .seconds(2))
         #expect(try await task.value == ["", "123"])
     }
 
@@ -123,7 +123,7 @@ struct CallFlowTests {
         ch.send(.recordingSilence(id: 2))
         #expect(await ch.next() == .stopRecording(id: 2))
         #expect(await ch.next() == .record("/tmp/c.wav", id: 3, silenceMilliseconds: nil))
-        await clock.advance(by: .seconds(10))
+        await ch.settled(); await clock.advance(by: .seconds(10))
         #expect(await ch.next() == .stopRecording(id: 3))
         #expect(try await task.value == [.terminator("#"), .silence, .maxLength])
     }

@@ -15,6 +15,11 @@ final class FakeChannel: CallChannel, @unchecked Sendable {
 
     let events: AsyncStream<CallChannelEvent>
     private let eventInput: AsyncStream<CallChannelEvent>.Continuation
+    /// Events pushed by the test and events the flow has taken: `settled()` waits for them to
+    /// match, so a test advances its clock only after the flow has seen every key (otherwise,
+    /// on a busy machine, the flow could start its timer after the advance and wait forever).
+    private var pushed = 0
+    private var consumed = 0
     private var commands: AsyncStream<Command>.AsyncIterator
     private let commandInput: AsyncStream<Command>.Continuation
     private let lock = NSLock()
@@ -22,7 +27,11 @@ final class FakeChannel: CallChannel, @unchecked Sendable {
     var missingPrompts: Set<String> = []
 
     init() {
-        (events, eventInput) = AsyncStream<CallChannelEvent>.makeStream()
+        let (raw, input) = AsyncStream<CallChannelEvent>.makeStream()
+        eventInput = input
+        let source = IteratorBox(raw.makeAsyncIterator())
+        events = AsyncStream<CallChannelEvent>(unfolding: { [source] in await source.next() })
+        defer { source.channel = self }
         let (c, ci) = AsyncStream<Command>.makeStream()
         commands = c.makeAsyncIterator()
         commandInput = ci
@@ -36,8 +45,19 @@ final class FakeChannel: CallChannel, @unchecked Sendable {
     /// The next command the flow gave (waits for it).
     func next() async -> Command? { await commands.next() }
 
-    func send(_ event: CallChannelEvent) { eventInput.yield(event) }
-    func press(_ keys: String) { for k in keys { eventInput.yield(.digit(k)) } }
+    func send(_ event: CallChannelEvent) { lock.withLock { pushed += 1 }; eventInput.yield(event) }
+    func press(_ keys: String) { for k in keys { send(.digit(k)) } }
+
+    /// Waits (up to 5 s of real time) until the flow has taken every event pushed so far, then
+    /// lets it run on to its next wait.
+    func settled() async {
+        let deadline = Date().addingTimeInterval(5)
+        while lock.withLock({ consumed < pushed }), Date() < deadline { try? await Task.sleep(for: .milliseconds(1)) }
+        for _ in 0..<20 { await Task.yield() }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+
+    fileprivate func tookEvent() { lock.withLock { consumed += 1 } }
 
     func play(_ prompts: [String], id: Int) throws(CallChannelError) {
         if let missing = prompts.first(where: missingPrompts.contains) {
@@ -60,5 +80,17 @@ final class FakeChannel: CallChannel, @unchecked Sendable {
     func hangup() {
         commandInput.yield(.hangup)
         eventInput.yield(.hangup)
+    }
+}
+
+/// The flow's side of the event stream: counts what it takes.
+private final class IteratorBox: @unchecked Sendable {
+    private var iterator: AsyncStream<CallChannelEvent>.AsyncIterator
+    weak var channel: FakeChannel?
+    init(_ iterator: AsyncStream<CallChannelEvent>.AsyncIterator) { self.iterator = iterator }
+    func next() async -> CallChannelEvent? {
+        let event = await iterator.next()
+        if event != nil { channel?.tookEvent() }
+        return event
     }
 }
