@@ -203,6 +203,25 @@ public final class CallFlow {
         }
     }
 
+    /// Plays the prompts; a key of `keys` stops them at once and is returned (a voicemail
+    /// greeting skipped with `#`). Other keys are typed ahead. Nil when the prompts played out.
+    public func play(_ prompts: [String], stoppingOn keys: Set<Character>) async throws(CallFlowError) -> Character? {
+        if let i = typeAhead.firstIndex(where: keys.contains) { return typeAhead.remove(at: i) }
+        guard !prompts.isEmpty else { return nil }
+        let id = nextID()
+        do { try channel.play(prompts, id: id) } catch { throw .channel(error) }
+        while true {
+            switch try await next() {
+            case let .channel(.digit(d)) where keys.contains(d):
+                channel.stopPlayback()
+                return d
+            case let .channel(.digit(d)): typeAhead.append(d)
+            case let .channel(.playbackFinished(done)) where done == id: return nil
+            default: continue
+            }
+        }
+    }
+
     /// Drops keys typed ahead (e.g. before asking for a PIN).
     public func clearTypeAhead() { typeAhead.removeAll() }
 

@@ -96,9 +96,8 @@ public struct VoicemailDeposit: Sendable {
             return try await end(flow, ["goodbye"], .mailboxFull)
         }
         flow.clearTypeAhead()
-        let key = try await flow.playAndCollect(greeting + ["vm-leave-message"], max: 1, timeout: .milliseconds(1),
-                                                interDigitTimeout: .milliseconds(1), terminator: nil)
-        if key == "*" && settings.loginFromGreeting { return .loginRequested }
+        let key = try await flow.play(greeting + ["vm-leave-message"], stoppingOn: settings.loginFromGreeting ? ["#", "*"] : ["#"])
+        if key == "*" { return .loginRequested }
         flow.clearTypeAhead()
 
         var attempt = 0

@@ -25,7 +25,7 @@ final class LegCallChannel: CallChannel, @unchecked Sendable {
         var pending: [Int: Int] = [:]
         var recorder: (id: Int, recorder: Recorder)?
         /// The recorder the call's end closed, until the flow's `stopRecording` collects it.
-        var closedRecorder: (id: Int, recorder: Recorder, closed: EventLoopFuture<Void>)?
+        var closedRecorder: (id: Int, recorder: Recorder, closed: Task<Void, Never>)?
         var task: Task<Void, Never>?
         var ended = false
     }
@@ -76,7 +76,11 @@ final class LegCallChannel: CallChannel, @unchecked Sendable {
             if let (id, recorder) = s.recorder {
                 // Closed here in any case; a flow still running waits for it in `stopRecording`
                 // (a message left by hanging up is then read back whole).
-                let closed = leg.stopRecording().always { _ in recorder.finish() }
+                // `finish` waits on the disk (fsync): in a task, never on the media loop.
+                let closed = Task.detached {
+                    try? await leg.stopRecording().get()
+                    recorder.finish()
+                }
                 s.closedRecorder = (id, recorder, closed)
             }
             s.recorder = nil
@@ -149,13 +153,13 @@ final class LegCallChannel: CallChannel, @unchecked Sendable {
             return r.recorder
         }
         guard let recorder else {
-            let closed = state.withLockedValue { s -> (Recorder, EventLoopFuture<Void>)? in
+            let closed = state.withLockedValue { s -> (Recorder, Task<Void, Never>)? in
                 guard let c = s.closedRecorder, c.id == id else { return nil }
                 s.closedRecorder = nil
                 return (c.recorder, c.closed)
             }
-            guard let (recorder, future) = closed else { return RecordingInfo(durationMilliseconds: 0) }
-            try? await future.get()
+            guard let (recorder, task) = closed else { return RecordingInfo(durationMilliseconds: 0) }
+            await task.value
             return RecordingInfo(durationMilliseconds: recorder.durationMilliseconds)
         }
         try? await leg.stopRecording().get()

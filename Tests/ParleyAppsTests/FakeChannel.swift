@@ -11,6 +11,8 @@ final class FakeChannel: CallChannel, @unchecked Sendable {
         case stopRecording(id: Int)
         case transfer(String)
         case hangup
+        /// `setRecordingPlayout(on)`.
+        case recordingPlayout(Bool)
     }
 
     let events: AsyncStream<CallChannelEvent>
@@ -77,6 +79,7 @@ final class FakeChannel: CallChannel, @unchecked Sendable {
         commandInput.yield(.transfer(target))
         return transferResult
     }
+    func setRecordingPlayout(_ on: Bool) { commandInput.yield(.recordingPlayout(on)) }
     func hangup() {
         commandInput.yield(.hangup)
         eventInput.yield(.hangup)
