@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import ParleyApps
 import ParleySIP
 
@@ -77,6 +78,9 @@ extension CallController {
             flow.hangup()
         }
         events.emit(CallEvent("voicemail.deposit", callID: callID, fields))
+        if case let .string(name)? = fields.first(where: { $0.0 == "outcome" })?.1 {
+            Counter(label: "parley_voicemail_deposits_total", dimensions: [("outcome", name)]).increment()
+        }
         return outcome
     }
 }
