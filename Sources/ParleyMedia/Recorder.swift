@@ -38,6 +38,9 @@ public final class Recorder: @unchecked Sendable {
     /// Serializes the consumers (writer thread and `finish`); never taken on the media thread.
     private let consumer = NSLock()
     private var closed = false
+    /// The file could not be written (under `consumer`): nothing more is written. After an
+    /// overflow, by contrast, what was queued is still written.
+    private var writeError = false
 
     /// Creates the file now (on the caller's thread), so a bad path fails before recording starts.
     public init(path: String, silenceMilliseconds: Int?, onSilence: @escaping @Sendable () -> Void,
@@ -118,10 +121,11 @@ public final class Recorder: @unchecked Sendable {
         while tail < head {
             let start = tail % Self.ringCapacity
             let n = min(head - tail, Self.ringCapacity - start)
-            if !failed.load(ordering: .relaxed) {
+            if !writeError {
                 do {
                     try writer.write(UnsafeBufferPointer(rebasing: ring[start..<start + n]))
                 } catch {
+                    writeError = true
                     fail("\(error)")
                 }
             }

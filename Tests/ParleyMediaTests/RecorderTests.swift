@@ -53,6 +53,24 @@ struct RecorderTests {
         #expect(abs(back.samples.count - 8000) <= 64)   // 1 s, less the resampler's delay
     }
 
+    @Test("the media side only queues: a disk that falls more than 5 s behind fails the recording once; what was queued is written")
+    func overflow() throws {
+        let file = path("overflow")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let failures = NIOLockedValueBox([String]())
+        let recorder = try Recorder(path: file, silenceMilliseconds: nil, onSilence: {},
+                                    onFailure: { reason in failures.withLockedValue { $0.append(reason) } })
+        // 8 s of frames in a burst, far faster than the writer thread wakes (every 100 ms).
+        let frame = Self.tone(160, rate: 8000)
+        for _ in 0..<400 { frame.withUnsafeBufferPointer { recorder.receive($0, rate: 8000) } }
+        recorder.finish()
+        let reasons = failures.withLockedValue { $0 }
+        #expect(reasons.count == 1 && reasons.first?.contains("did not keep up") == true, "\(reasons)")
+        let back = try PCMAudio.read(path: file)
+        #expect(back.samples.count >= Recorder.ringCapacity && back.samples.count < 400 * 160)
+        #expect(recorder.durationMilliseconds == back.samples.count / 8)
+    }
+
     @Test("a path that cannot be written fails at once, naming it")
     func badPath() {
         #expect(throws: AudioFileError.self) {
