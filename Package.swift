@@ -28,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // Mail delivery: STARTTLS on the SMTP connection; delivery counters.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         // Test only: TestClock, so flow tests advance time instead of sleeping.
         .package(url: "https://github.com/pointfreeco/swift-clocks.git", from: "1.0.0"),
     ],
@@ -63,6 +66,8 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             // Digest authentication: MD5, SHA-256 and HMAC for the nonces.
             .product(name: "Crypto", package: "swift-crypto"),
+            // Voicemail to email: the delivery service runs in the server when `mail:` is set.
+            "ParleyMail",
         ], swiftSettings: nioSwift5),
         // Voicemail storage: SQLite through GRDB (WAL, migrations), audio files beside it.
         .target(name: "ParleyStore", dependencies: [
@@ -71,8 +76,18 @@ let package = Package(
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSwift6),
+        // Voicemail to email: compose (MIME), durable spool, SMTP delivery (STARTTLS via NIOSSL).
+        .target(name: "ParleyMail", dependencies: [
+            "ParleyStore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], swiftSettings: nioSwift5),
         .executableTarget(name: "parley", dependencies: [
-            "ParleyServer", "ParleyStore",
+            "ParleyServer", "ParleyStore", "ParleyMail",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         // main.swift holds `@main`; with the subcommands in files of their own it must be
@@ -93,6 +108,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log")], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyStoreTests", dependencies: ["ParleyStore", "ParleyDSP"]),
+        .testTarget(name: "ParleyMailTests", dependencies: ["ParleyMail", "ParleyStore"], swiftSettings: nioSwift5),
     ]
 )
 

@@ -74,6 +74,8 @@ public struct ParleyConfig: Sendable, Equatable {
         public var promptFolder: String
         /// Mailbox → SIP URI for unsolicited message-waiting NOTIFYs (ParleyConfig+MessageWaiting.swift).
         public var messageWaitingTargets: [String: String] = [:]
+        /// The tenant's email sender and text (ParleyConfig+Mail.swift).
+        public var mail = TenantMail()
     }
 
     public var file: String
@@ -84,6 +86,8 @@ public struct ParleyConfig: Sendable, Equatable {
     /// On SIGTERM, how long calls in progress may go on before they are ended.
     public var shutdownGraceMilliseconds: Int64 = 30_000
     public var storage = Storage(dataDirectory: "var")
+    /// Voicemail to email (ParleyConfig+Mail.swift); nil: no email is sent.
+    public var mail: Mail?
 
     /// The tenant serving a Request-URI host (case-insensitive), if any.
     public func tenant(forHost host: String) -> Tenant? {
@@ -108,7 +112,7 @@ extension ParleyConfig {
     public static func parse(_ text: String, file: String) throws -> ParleyConfig {
         let r = YAMLReader(file: file)
         let root = try r.root(text)
-        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace", "storage"])
+        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace", "storage", "mail"])
         let baseDir = (file as NSString).deletingLastPathComponent
 
         // sip
@@ -188,7 +192,7 @@ extension ParleyConfig {
         var domainOwner: [String: String] = [:]
         let tenantsNode = try r.required(top, "tenants", in: root)
         for (name, tv) in try r.mapping(tenantsNode) {
-            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts", "mwi"])
+            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts", "mwi", "mail"])
             var concurrentCalls: Int?
             var aaLicense = AutoAttendantLicense.standard
             if let lv = r.field(t, "licenses") {
@@ -235,6 +239,7 @@ extension ParleyConfig {
         var config = ParleyConfig(file: file, sip: sipSettings, rtp: rtp, prompts: prompts, tenants: tenants)
         if let v = r.field(top, "shutdown_grace") { config.shutdownGraceMilliseconds = try r.duration(v) }
         config.storage = try parseStorage(r, top, baseDir: baseDir)
+        try parseMail(r, top, config: &config)
         return config
     }
 
