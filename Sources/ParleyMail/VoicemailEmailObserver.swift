@@ -18,10 +18,10 @@ public struct StoreEmailObserver: VoicemailEmailObserver {
     let store: SQLiteVoicemailStore
     let logger: Logger
     /// Told after a message was deleted, so message-waiting indicators can be updated.
-    let onMailboxChanged: @Sendable (MailboxKey) -> Void
+    let onMailboxChanged: @Sendable (MailboxKey) async -> Void
 
     public init(store: SQLiteVoicemailStore, logger: Logger = Logger(label: "parley.mail"),
-                onMailboxChanged: @escaping @Sendable (MailboxKey) -> Void = { _ in }) {
+                onMailboxChanged: @escaping @Sendable (MailboxKey) async -> Void = { _ in }) {
         self.store = store
         self.logger = logger
         self.onMailboxChanged = onMailboxChanged
@@ -29,13 +29,13 @@ public struct StoreEmailObserver: VoicemailEmailObserver {
 
     public func emailDelivered(_ voicemail: VoicemailReference, toEveryone: Bool) async throws {
         guard let key = try? MailboxKey(tenant: voicemail.tenant, number: voicemail.mailbox) else { return }
-        do {
+        do throws(StoreError) {
             try await store.database.setEmailState(.sent, of: voicemail.messageID, in: key)
             guard toEveryone, let mailbox = try await store.mailbox(key), mailbox.options.deleteAfterEmail else { return }
             try await store.deleteMessage(voicemail.messageID, of: key)
             logger.info("voicemail deleted after email", metadata: ["mailbox": "\(key)", "message": "\(voicemail.messageID)"])
-            onMailboxChanged(key)
-        } catch let error as StoreError {
+            await onMailboxChanged(key)
+        } catch {
             switch error {
             case .messageNotFound, .mailboxNotFound, .invalidIdentifier: return
             default: throw error
@@ -45,9 +45,9 @@ public struct StoreEmailObserver: VoicemailEmailObserver {
 
     public func emailFailed(_ voicemail: VoicemailReference) async throws {
         guard let key = try? MailboxKey(tenant: voicemail.tenant, number: voicemail.mailbox) else { return }
-        do {
+        do throws(StoreError) {
             try await store.database.setEmailState(.failed, of: voicemail.messageID, in: key)
-        } catch let error as StoreError {
+        } catch {
             switch error {
             case .messageNotFound, .mailboxNotFound, .invalidIdentifier: return
             default: throw error

@@ -66,7 +66,9 @@ extension ParleyConfig {
         // Each tenant's `mail:` (the tenants mapping was checked by `parse`).
         guard let tenantsNode = r.field(top, "tenants") else { return }
         for (name, tv) in try r.mapping(tenantsNode) {
-            guard let node = r.field(try r.mapping(tv), "mail"), let index = config.tenants.firstIndex(where: { $0.name == name }) else { continue }
+            let tenant = try r.mapping(tv)
+            try checkMailboxAddresses(r, tenant: tenant)
+            guard let node = r.field(tenant, "mail"), let index = config.tenants.firstIndex(where: { $0.name == name }) else { continue }
             guard config.mail != nil else { throw r.error(node, "needs the top-level mail: section (the relay)") }
             let m = try r.mapping(node, allowed: ["from", "subject", "template"])
             var tenantMail = TenantMail()
@@ -74,6 +76,20 @@ extension ParleyConfig {
             if let v = r.field(m, "subject") { tenantMail.subject = try templateText(r, v) }
             if let v = r.field(m, "template") { tenantMail.template = try templateText(r, v) }
             config.tenants[index].mail = tenantMail
+        }
+    }
+
+    /// Every `tenants.<t>.mailboxes.<n>.email` entry must be an address `MailAddress` takes
+    /// (what the SMTP envelope will carry), whether or not mail is configured yet.
+    static func checkMailboxAddresses(_ r: YAMLReader, tenant: [(String, YAMLReader.Value)]) throws {
+        guard let mailboxes = r.field(tenant, "mailboxes"), case .mapping = mailboxes.node else { return }
+        for (_, box) in try r.mapping(mailboxes) {
+            guard case .mapping = box.node, let email = r.field(try r.mapping(box), "email") else { continue }
+            if case let .sequence(list) = email.node {
+                for (i, node) in list.enumerated() { _ = try address(r, YAMLReader.Value(node: node, key: "\(email.key)[\(i)]")) }
+            } else {
+                _ = try address(r, email)
+            }
         }
     }
 

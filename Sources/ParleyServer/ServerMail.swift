@@ -22,7 +22,7 @@ public final class ServerMail: Sendable {
     /// Builds the spool, the SMTP client and the delivery service for `config.mail` and
     /// starts delivering; nil when mail is not configured.
     static func start(config: ParleyConfig, store: SQLiteVoicemailStore, logger: Logger,
-                      onMailboxChanged: @escaping @Sendable (MailboxKey) -> Void = { _ in }) throws -> ServerMail? {
+                      onMailboxChanged: @escaping @Sendable (MailboxKey) async -> Void = { _ in }) throws -> ServerMail? {
         guard let mail = config.mail else { return nil }
         let parts = try makeParts(config: config, mail: mail, store: store, logger: logger, onMailboxChanged: onMailboxChanged)
         let service = parts.service
@@ -32,7 +32,7 @@ public final class ServerMail: Sendable {
 
     /// The pieces shared by the server and `parley mail deliver|send`.
     public static func makeParts(config: ParleyConfig, mail: ParleyConfig.Mail, store: SQLiteVoicemailStore?, logger: Logger,
-                                 onMailboxChanged: @escaping @Sendable (MailboxKey) -> Void = { _ in })
+                                 onMailboxChanged: @escaping @Sendable (MailboxKey) async -> Void = { _ in })
         throws -> (service: MailDeliveryService, mailer: VoicemailMailer) {
         let spool = try MailSpool(dataDirectory: config.storage.dataDirectory, logger: logger)
         let client = try SMTPClient(settings: mail.smtpSettings(), logger: logger)

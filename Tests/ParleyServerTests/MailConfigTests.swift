@@ -77,3 +77,25 @@ struct MailConfigTests {
                     == "p.yaml:5: tenants.acme.mail: needs the top-level mail: section (the relay)")
     }
 }
+
+@Suite("Mail configuration: mailbox addresses")
+struct MailboxAddressConfigTests {
+    @Test("An address in a mailbox's email list that SMTP could not carry is refused with its line and index")
+    func mailboxEmailList() {
+        let text = """
+            tenants:
+              acme:
+                domains: [acme.example]
+                mailboxes:
+                  "2001":
+                    pin: "4711"
+                    email: [alice@acme.example, "bob@acme..example"]
+            """
+        do {
+            _ = try ParleyConfig.parse(text, file: "p.yaml")
+            Issue.record("accepted")
+        } catch {
+            #expect("\(error)".hasPrefix("p.yaml:7: tenants.acme.mailboxes.2001.email[1]: 'bob@acme..example' is not an email address"), "\(error)")
+        }
+    }
+}
