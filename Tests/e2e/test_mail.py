@@ -420,3 +420,48 @@ def test_starttls_required_never_sends_in_plain_text(setup, relay, speech_wav):
     wait_for(lambda: setup.status()["deferred"] == 1, 20, "a deferral", setup.describe)
     assert relay.attempts == []
     assert "STARTTLS" in setup.status()["last_reply"]
+
+
+def test_a_message_left_in_a_call_arrives_by_email_with_the_recording(parley_bin, prompts_dir, tmp_path, relay, relay_port):
+    """Given `parley serve` with mail configured and mailbox 1001 (three addresses) reached
+    by number 300: a caller leaves a message (speech over RTP after the beep) and hangs up; the deposit hook spools the email before the call ends and the server's
+    delivery service sends it: one transaction with three RCPT, the attachment correlates
+    with what the caller sent, the message's email state is sent."""
+    import ivr
+    setup = Setup(parley_bin, tmp_path, relay_port)
+    team = ["desk@demo.example", "ann@demo.example", "ben@demo.example"]
+    tenant = (Setup.tenant_yaml() + "    mailboxes: { \"1001\": { name: Front Desk, pin: \"4711\", email: ["
+              + ", ".join(team) + "] } }\n")
+    numbers = {"100": "{ play: welcome }", "300": "{ voicemail: \"1001\" }"}
+    server = start_server(parley_bin, tmp_path, prompts_dir, numbers=numbers, sip_extra=setup.mail_yaml(), tenant_extra=tenant)
+    # The caller's speech: a spoken prompt (real speech, so the deposit's voice activity
+    # detection keeps it), sent as PCMU after the beep.
+    sent, rate = rtp.read_wav(prompts_dir / "vm-leave-message.wav")
+    assert rate == 8000
+    try:
+        with ivr.IvrCaller(server.sip_port, "300") as caller:
+            beep = server.wait_event(lambda e: e.get("event") == "prompt.started" and e.get("prompt") == "beep", 20.0)
+            assert beep is not None, server.describe()
+            time.sleep(0.5)
+            encoded = rtp.ulaw_encode(np.round(np.concatenate([sent, np.zeros(rate)])).astype(np.int32))
+            with caller._lock:
+                caller._queue += [("audio", encoded[i:i + 160]) for i in range(0, len(encoded) - 159, 160)]
+            caller.wait_sent(20.0)
+            caller.hangup()
+        wait_for(lambda: relay.delivered(), 30, "the email of the deposited message", server.describe)
+        attempt = relay.delivered()[0]
+        assert sorted(attempt["rcpt"]) == sorted(team) and len(relay.attempts) == 1
+        msg = parse(attempt["data"])
+        assert msg["Auto-Submitted"] == "auto-generated" and msg["Subject"].startswith("Voicemail for 1001 from ")
+        wav = next(msg.iter_attachments()).get_content()
+        (tmp_path / "att.wav").write_bytes(wav)
+        samples, got_rate = rtp.read_wav(tmp_path / "att.wav")
+        assert got_rate == rate and len(samples) > rate, (got_rate, len(samples))
+        # The recording is the sent speech (trimmed of silence): it lines up with it.
+        padded = np.concatenate([np.zeros(len(samples)), sent, np.zeros(len(samples))])
+        score, _ = rtp.normalized_xcorr(padded, samples)
+        assert score > 0.9, score
+        wait_for(lambda: [m["EMAIL"] for m in setup.messages("1001")] == ["sent"], 10, "email state sent", server.describe)
+    finally:
+        problem = stop_server(server)
+    assert problem is None, problem + server.describe()
