@@ -45,6 +45,8 @@ public actor MailDeliveryService {
     let pollInterval: Duration
     private var lockDescriptor: Int32 = -1
     private var ignoreScheduleOnce = false
+    /// Queued files whose body was checked whole (length, digest) by this process.
+    private var checked = Set<String>()
     private var totals: MailTotals
 
     let deliveredCounter = Counter(label: "parley_mail_delivered_total")
@@ -111,8 +113,18 @@ public actor MailDeliveryService {
         var relayDown: String?
         var depth = 0
         var oldest: Date?
-        for name in spool.queued() {
+        let names = spool.queued()
+        checked.formIntersection(names)
+        for name in names {
             guard !Task.isCancelled else { return }
+            // Each file is checked whole once (a damaged one is moved aside at first sight);
+            // after that its head alone says whether it is due, so a queue of large messages
+            // waiting for their retry costs a few KB read per message and pass.
+            if checked.contains(name), let head = spool.head(name) {
+                depth += 1
+                if oldest.map({ head.created < $0 }) ?? true { oldest = head.created }
+                guard force || head.nextAttempt <= Date() else { continue }
+            }
             let loaded: Result<(SpoolEnvelope, Data), SpoolFileError>
             do { loaded = try spool.load(name) } catch {
                 logger.error("spool file unreadable", metadata: ["spool": "\(name)", "error": "\(error)"])
@@ -125,20 +137,19 @@ public actor MailDeliveryService {
                 failedCounter.increment()
                 spool.writeTotals(totals)
             case let .success((envelope, body)):
-                let due = force || envelope.nextAttempt <= Date()
-                if due {
-                    if let relayDown {
-                        // The relay was unreachable a moment ago: no new connection per message.
-                        await settle(name, envelope, body, outcomes: envelope.recipients.map { _ in .deferred(relayDown) })
-                    } else {
-                        let (outcomes, connected) = await client.send(from: envelope.sender, to: envelope.recipients, message: body)
-                        if !connected, case let .deferred(why)? = outcomes.first { relayDown = why }
-                        await settle(name, envelope, body, outcomes: outcomes)
-                    }
-                }
-                if spool.head(name) != nil {
+                if !checked.contains(name) {
+                    checked.insert(name)
                     depth += 1
                     if oldest.map({ envelope.created < $0 }) ?? true { oldest = envelope.created }
+                    guard force || envelope.nextAttempt <= Date() else { continue }
+                }
+                if let relayDown {
+                    // The relay was unreachable a moment ago: no new connection per message.
+                    await settle(name, envelope, body, outcomes: envelope.recipients.map { _ in .deferred(relayDown) })
+                } else {
+                    let (outcomes, connected) = await client.send(from: envelope.sender, to: envelope.recipients, message: body)
+                    if !connected, case let .deferred(why)? = outcomes.first { relayDown = why }
+                    await settle(name, envelope, body, outcomes: outcomes)
                 }
             }
         }

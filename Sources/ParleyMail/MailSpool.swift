@@ -48,9 +48,17 @@ public final class MailSpool: Sendable {
     /// Queued file names, oldest first.
     public func queued() -> [String] { names(in: new) }
 
+    /// The largest spool file read: a voicemail email is a few MB at most; anything far
+    /// bigger is not ours and is moved aside unread.
+    public static let maximumFileBytes = 256 * 1024 * 1024
+
     /// Reads and checks one queued file.
     public func load(_ name: String) throws(MailSpoolError) -> Result<(SpoolEnvelope, Data), SpoolFileError> {
-        let data = try read("\(new)/\(name)")
+        let path = "\(new)/\(name)"
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > Self.maximumFileBytes {
+            return .failure(.damaged("\(size) bytes, more than a spool file may hold"))
+        }
+        let data = try read(path)
         do throws(SpoolFileError) { return .success(try SpoolFile.decode(data)) } catch { return .failure(error) }
     }
 

@@ -15,14 +15,8 @@ struct MailConfigTests {
         """
     }
 
-    func error(_ text: String, environment: [String: String] = [:]) -> String {
-        do {
-            _ = try ParleyConfig.parse(text, file: "p.yaml")
-            return "no error"
-        } catch {
-            return "\(error)"
-        }
-    }
+    /// The load error's text (`ConfigTests`' helper: file p.yaml).
+    func error(_ text: String) -> String { ConfigTests().error(text) }
 
     @Test("A full mail section gives its values; a tenant's from and text override the global ones")
     func valid() throws {
