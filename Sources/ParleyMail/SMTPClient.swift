@@ -28,7 +28,14 @@ public struct SMTPClient: Sendable {
         self.settings = settings
         self.group = group
         self.logger = logger
-        tlsContext = settings.startTLS == .off ? nil : try NIOSSLContext(configuration: .makeClientConfiguration())
+        if settings.startTLS == .off {
+            tlsContext = nil
+        } else {
+            // Full certificate verification (chain and host name); a private CA may be named.
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if let caFile = settings.caFile { tls.trustRoots = .file(caFile) }
+            tlsContext = try NIOSSLContext(configuration: tls)
+        }
     }
 
     /// The outcome per recipient (in order); `connected` is false when the relay could not

@@ -14,6 +14,9 @@ public struct SMTPSettings: Sendable, Equatable {
     public var startTLS: StartTLS
     public var username: String?
     public var password: String?
+    /// PEM file of the certificate authorities trusted for the relay's certificate (a private
+    /// relay); nil: the system's trust store.
+    public var caFile: String?
     /// Our name in EHLO.
     public var heloName: String
     /// Seconds to connect, and to wait for each reply (RFC 5321 §4.5.3.2 suggests minutes;

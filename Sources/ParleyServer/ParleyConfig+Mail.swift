@@ -16,6 +16,8 @@ extension ParleyConfig {
         public var retryBaseMilliseconds: Int64 = 60_000
         /// `attach: wav` (the default) attaches the recording; `attach: none` sends text only.
         public var attachAudio = true
+        /// `ca_file`: PEM certificate authorities for the relay's certificate (a private relay).
+        public var caFile: String?
     }
 
     /// `tenants.<t>.mail:` — the tenant's sender and text (each optional).
@@ -27,11 +29,12 @@ extension ParleyConfig {
 
     /// Parses `mail: { relay: "host:port", from, starttls: off|required|opportunistic,
     /// username, password ("${ENV_NAME}" is read from the environment), max_age, retry_base,
-    /// attach: wav|none }` and every tenant's `mail: { from, subject, template }`.
+    /// attach: wav|none, ca_file }` and every tenant's `mail: { from, subject, template }`.
     static func parseMail(_ r: YAMLReader, _ top: [(String, YAMLReader.Value)], config: inout ParleyConfig,
                           environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         if let node = r.field(top, "mail") {
-            let m = try r.mapping(node, allowed: ["relay", "from", "starttls", "username", "password", "max_age", "retry_base", "attach"])
+            let m = try r.mapping(node, allowed: ["relay", "from", "starttls", "username", "password", "max_age", "retry_base", "attach",
+                                                  "ca_file"])
             let relayNode = try r.required(m, "relay", in: node)
             guard let (host, port) = parseRelay(try r.string(relayNode)) else {
                 throw r.error(relayNode, "expected host:port (e.g. smtp.example.com:587 or [::1]:25)")
@@ -60,6 +63,13 @@ extension ParleyConfig {
                 case "none": mail.attachAudio = false
                 default: throw r.error(v, "expected wav or none")
                 }
+            }
+            if let v = r.field(m, "ca_file") {
+                var path = try r.string(v)
+                let base = (config.file as NSString).deletingLastPathComponent
+                if !path.hasPrefix("/") && !base.isEmpty { path = "\(base)/\(path)" }
+                guard FileManager.default.isReadableFile(atPath: path) else { throw r.error(v, "cannot read \(path)") }
+                mail.caFile = path
             }
             config.mail = mail
         }
@@ -133,8 +143,10 @@ extension ParleyConfig {
 
 extension ParleyConfig.Mail {
     public func smtpSettings(heloName: String = ProcessInfo.processInfo.hostName) -> SMTPSettings {
-        SMTPSettings(host: relayHost, port: relayPort, startTLS: startTLS, username: username, password: password,
-                     heloName: heloName.isEmpty ? "localhost" : heloName)
+        var settings = SMTPSettings(host: relayHost, port: relayPort, startTLS: startTLS, username: username, password: password,
+                                    heloName: heloName.isEmpty ? "localhost" : heloName)
+        settings.caFile = caFile
+        return settings
     }
 
     public var retryPolicy: MailRetryPolicy {

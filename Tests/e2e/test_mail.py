@@ -67,7 +67,8 @@ class Relay:
         with self.lock:
             reply = self.data_replies.pop(0) if self.data_replies else "250 OK queued"
             self.attempts.append({"rcpt": list(envelope.rcpt_tos), "data": bytes(envelope.content),
-                                  "from": envelope.mail_from, "reply": reply})
+                                  "from": envelope.mail_from, "reply": reply, "tls": session.ssl is not None,
+                                  "login": getattr(session.auth_data, "login", None) if session.authenticated else None})
         return reply
 
     def delivered(self) -> list[dict]:
@@ -83,8 +84,8 @@ def free_tcp_port() -> int:
     return port
 
 
-def start_relay(handler: Relay, port: int) -> Controller:
-    c = Controller(handler, hostname="127.0.0.1", port=port)
+def start_relay(handler: Relay, port: int, **smtp_options) -> Controller:
+    c = Controller(handler, hostname="127.0.0.1", port=port, **smtp_options)
     c.start()
     return c
 
@@ -465,3 +466,46 @@ def test_a_message_left_in_a_call_arrives_by_email_with_the_recording(parley_bin
     finally:
         problem = stop_server(server)
     assert problem is None, problem + server.describe()
+
+
+def test_starttls_and_auth_plain_with_a_password_from_the_environment(setup, relay_port, speech_wav, tmp_path, monkeypatch):
+    """Given a relay that requires STARTTLS (certificate for localhost from a private CA,
+    named by `ca_file`) and AUTH after TLS, and `password: "${PARLEY_E2E_SMTP_PASSWORD}"`:
+    the message arrives over TLS from the authenticated user; a wrong password is a deferral
+    (the message stays queued), never a plain-text send."""
+    import ssl
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"parley" and auth_data.password == b"s3cret pass"
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)  # unhandled: aiosmtpd answers 235/535
+
+    handler = Relay()
+    controller = start_relay(handler, relay_port, tls_context=context, require_starttls=True, authenticator=authenticator,
+                             auth_required=True, auth_require_tls=True)
+    try:
+        monkeypatch.setenv("PARLEY_E2E_SMTP_PASSWORD", "wrong")
+        setup.config.write_text(setup.config.read_text()
+                                .replace(f'relay: "127.0.0.1:{relay_port}"', f'relay: "localhost:{relay_port}"')
+                                .replace("starttls: off", f"starttls: required\n  ca_file: {cert}\n  username: parley\n"
+                                                          "  password: \"${PARLEY_E2E_SMTP_PASSWORD}\""))
+        setup.mailbox("100", ["alice@demo.example"])
+        setup.send("100", setup.deposit("100", speech_wav[0]))
+        setup.start_deliverer()
+        wait_for(lambda: setup.status()["deferred"] == 1, 20, "a deferral on the wrong password", setup.describe)
+        assert handler.attempts == [] and "535" in setup.status()["last_reply"], setup.status()
+        setup.stop_deliverer()
+        monkeypatch.setenv("PARLEY_E2E_SMTP_PASSWORD", "s3cret pass")
+        setup.start_deliverer()
+        wait_for(lambda: handler.delivered(), 20, "delivery over TLS", setup.describe)
+        attempt = handler.delivered()[0]
+        assert attempt["tls"] and attempt["login"] == b"parley", attempt
+        assert parse(attempt["data"])["Auto-Submitted"] == "auto-generated"
+    finally:
+        controller.stop()
