@@ -46,10 +46,12 @@ public final class ServerMail: Sendable {
     /// has no address). Durable on return: call before the call's resources are released.
     /// Sets the message's email state to pending (failed when it cannot be spooled).
     public func messageDeposited(_ message: VoicemailMessage, mailbox: Mailbox) async {
-        guard let settings = config.mailSettings(tenant: message.mailbox.tenant) else { return }
+        guard let settings = config.mailSettings(tenant: message.mailbox.tenant), !mailbox.emails.isEmpty else { return }
+        // Pending first: the delivery service may send the message (and set it sent) as
+        // soon as it is spooled.
+        try? await store.database.setEmailState(.pending, of: message.id, in: message.mailbox)
         do {
-            guard try mailer.spool(message, mailbox: mailbox, settings: settings, audioFile: store.audioFile(message.audioPath)) != nil else { return }
-            try? await store.database.setEmailState(.pending, of: message.id, in: message.mailbox)
+            try mailer.spool(message, mailbox: mailbox, settings: settings, audioFile: store.audioFile(message.audioPath))
         } catch {
             logger.error("voicemail email not spooled", metadata: ["mailbox": "\(message.mailbox)", "message": "\(message.id)",
                                                                   "error": "\(error)"])

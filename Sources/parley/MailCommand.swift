@@ -146,14 +146,19 @@ struct MailCommand: AsyncParsableCommand {
                 StoreExit.complain("\(error)")
                 throw ExitCode(StoreExit.unavailable)
             }
+            guard !mailbox.emails.isEmpty else {
+                StoreExit.complain("mailbox \(key) has no email address")
+                throw ExitCode(StoreExit.refused)
+            }
+            // Pending first: a running delivery service may send it as soon as it is spooled.
+            try? await store.database.setEmailState(.pending, of: message.id, in: key)
             do {
                 guard let name = try mailer.spool(message, mailbox: mailbox, settings: settings, audioFile: store.audioFile(message.audioPath)) else {
-                    StoreExit.complain("mailbox \(key) has no email address")
                     throw ExitCode(StoreExit.refused)
                 }
-                try? await store.database.setEmailState(.pending, of: message.id, in: key)
                 print(name)
             } catch let error as VoicemailMailError {
+                try? await store.database.setEmailState(.failed, of: message.id, in: key)
                 StoreExit.complain("\(error)")
                 throw ExitCode(StoreExit.unavailable)
             }
