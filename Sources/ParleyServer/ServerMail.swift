@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import ParleyMail
 import ParleyStore
 
@@ -9,14 +10,17 @@ import ParleyStore
 public final class ServerMail: Sendable {
     public let service: MailDeliveryService
     let mailer: VoicemailMailer
-    let config: ParleyConfig
+    /// The configuration the tenants' mail settings come from (swapped on reload).
+    private let current: NIOLockedValueBox<ParleyConfig>
+    var config: ParleyConfig { current.withLockedValue { $0 } }
     let store: SQLiteVoicemailStore
     let task: Task<Void, Never>
     let logger: Logger
 
     init(service: MailDeliveryService, mailer: VoicemailMailer, config: ParleyConfig, store: SQLiteVoicemailStore,
          task: Task<Void, Never>, logger: Logger) {
-        self.service = service; self.mailer = mailer; self.config = config; self.store = store; self.task = task; self.logger = logger
+        self.service = service; self.mailer = mailer; current = NIOLockedValueBox(config); self.store = store; self.task = task
+        self.logger = logger
     }
 
     /// Builds the spool, the SMTP client and the delivery service for `config.mail` and
@@ -57,6 +61,16 @@ public final class ServerMail: Sendable {
                                                                   "error": "\(error)"])
             try? await store.database.setEmailState(.failed, of: message.id, in: message.mailbox)
         }
+    }
+
+    /// A reloaded configuration: tenants' senders and texts apply to the next message; the
+    /// relay settings (and turning mail on or off) take effect on restart only.
+    func reload(_ loaded: ParleyConfig) {
+        let relayChanged = current.withLockedValue { old in
+            defer { if loaded.mail != nil { old = loaded } }
+            return loaded.mail != old.mail
+        }
+        if relayChanged { logger.warning("mail: settings changed in the file; they take effect on restart only") }
     }
 
     public func status() async -> MailQueueStatus { await service.status() }
