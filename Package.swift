@@ -108,7 +108,8 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log")], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyStoreTests", dependencies: ["ParleyStore", "ParleyDSP"]),
-        .testTarget(name: "ParleyMailTests", dependencies: ["ParleyMail", "ParleyStore"], swiftSettings: nioSwift5),
+        .testTarget(name: "ParleyMailTests", dependencies: ["ParleyMail", "ParleyStore",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: nioSwift5),
     ]
 )
 
