@@ -15,18 +15,24 @@ struct MailRecoveryTests {
         return logger
     }
 
-    @Test("Given a file in sent/ (a crash after the relay's 250), the next pass sets the message sent, deletes it after email and removes the file, without sending again")
-    func sentFileIsFinishedAtTheNextStart() async throws {
-        let f = try SpoolFixture()
-        defer { f.cleanUp() }
+    /// A store in the fixture's data directory with mailbox acme/100 (delete-after-email).
+    func storeWithMailbox(_ f: SpoolFixture) async throws -> (SQLiteVoicemailStore, MailboxKey) {
         let store = try SQLiteVoicemailStore.open(dataDirectory: f.dataDirectory, logger: quietLogger())
         let key = try MailboxKey(tenant: "acme", number: "100")
         let mailbox = Mailbox(key: key, name: "Sales", emails: ["a@x.example"], options: MailboxOptions(deleteAfterEmail: true))
         try await store.createMailbox(mailbox, pin: "2468", now: Date())
-        let kept = try await store.deposit(PCMAudio(sampleRate: 8000, samples: [Int16](repeating: 1000, count: 8000)), into: key,
-                                           envelope: MessageEnvelope(receivedAt: Date()))
-        let message = try await store.deposit(PCMAudio(sampleRate: 8000, samples: [Int16](repeating: 1000, count: 8000)), into: key,
-                                              envelope: MessageEnvelope(receivedAt: Date()))
+        return (store, key)
+    }
+
+    func oneSecond() -> PCMAudio { PCMAudio(sampleRate: 8000, samples: [Int16](repeating: 1000, count: 8000)) }
+
+    @Test("Given a file in sent/ (a crash after the relay's 250), the next pass sets the message sent, deletes it after email and removes the file, without sending again")
+    func sentFileIsFinishedAtTheNextStart() async throws {
+        let f = try SpoolFixture()
+        defer { f.cleanUp() }
+        let (store, key) = try await storeWithMailbox(f)
+        let kept = try await store.deposit(oneSecond(), into: key, envelope: MessageEnvelope(receivedAt: Date()))
+        let message = try await store.deposit(oneSecond(), into: key, envelope: MessageEnvelope(receivedAt: Date()))
         var envelope = SpoolFixture.envelope(created: Date())
         envelope.voicemail = VoicemailReference(tenant: "acme", mailbox: "100", messageID: message.id)
         envelope.delivered = envelope.recipients
@@ -49,12 +55,8 @@ struct MailRecoveryTests {
     func partialSuccessKeepsTheVoicemail() async throws {
         let f = try SpoolFixture()
         defer { f.cleanUp() }
-        let store = try SQLiteVoicemailStore.open(dataDirectory: f.dataDirectory, logger: quietLogger())
-        let key = try MailboxKey(tenant: "acme", number: "100")
-        try await store.createMailbox(Mailbox(key: key, name: "", emails: ["a@x.example"], options: MailboxOptions(deleteAfterEmail: true)),
-                                      pin: "2468", now: Date())
-        let message = try await store.deposit(PCMAudio(sampleRate: 8000, samples: [Int16](repeating: 1000, count: 8000)), into: key,
-                                              envelope: MessageEnvelope(receivedAt: Date()))
+        let (store, key) = try await storeWithMailbox(f)
+        let message = try await store.deposit(oneSecond(), into: key, envelope: MessageEnvelope(receivedAt: Date()))
         let ref = VoicemailReference(tenant: "acme", mailbox: "100", messageID: message.id)
         try await StoreEmailObserver(store: store, logger: quietLogger()).emailDelivered(ref, toEveryone: false)
         #expect(try await store.message(message.id, of: key).emailState == .sent)
