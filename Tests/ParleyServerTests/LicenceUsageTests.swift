@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 @testable import ParleyServer
 import Testing
 
@@ -11,10 +12,18 @@ struct LicenceUsageTests {
     static let prompts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("prompts").path
 
-    static func yaml(rtpBase: Int) -> String {
+    /// A UDP port free right now (the kernel's choice, released again).
+    static func freePort() async throws -> Int {
+        let probe = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = probe.localAddress?.port ?? 0
+        try await probe.close()
+        return port
+    }
+
+    static func yaml(sipPort: Int, rtpBase: Int) -> String {
         """
         sip:
-          listen: ["udp:127.0.0.1:0"]
+          listen: ["udp:127.0.0.1:\(sipPort)"]
         rtp: { bind: 127.0.0.1, ports: \(rtpBase)-\(rtpBase + 19) }
         prompts: \(prompts)
         tenants:
@@ -30,7 +39,7 @@ struct LicenceUsageTests {
 
     @Test("limits and tiers come from the file; calls in use follow the calls up")
     func usage() async throws {
-        let config = try ParleyConfig.parse(Self.yaml(rtpBase: 36000 + Int.random(in: 0..<200) * 20), file: "/tmp/licences.yaml")
+        let config = try ParleyConfig.parse(Self.yaml(sipPort: try await Self.freePort(), rtpBase: 36000 + Int.random(in: 0..<200) * 20), file: "/tmp/licences.yaml")
         let server = try await ParleyServer.start(config: config, eventsPath: nil, logger: Logger(label: "test"), threads: 1)
         let before = await server.licenceUsage()
         #expect(before == [
