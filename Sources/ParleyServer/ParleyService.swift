@@ -10,7 +10,7 @@ import UnixSignals
 /// and recordings close, and `run` returns (the process exits 0). A second SIGTERM or SIGINT
 /// during that wait ends the calls at once, by the same path, so recordings are still closed
 /// and committed. SIGHUP re-reads the configuration file (a bad file keeps the old one).
-public struct ParleyService: Service {
+public struct ParleyService: Service, CustomStringConvertible {
     let server: ParleyServer
     let configPath: String?
     let logger: Logger
@@ -18,6 +18,9 @@ public struct ParleyService: Service {
     public init(server: ParleyServer, configPath: String?, logger: Logger) {
         self.server = server; self.configPath = configPath; self.logger = logger
     }
+
+    /// How the service group's log lines name it.
+    public var description: String { "ParleyService(\(configPath ?? "no file"))" }
 
     public func run() async throws {
         let server = self.server
