@@ -28,10 +28,9 @@ extension ParleyConfig {
     }
 
     /// Parses `mail: { relay: "host:port", from, starttls: off|required|opportunistic,
-    /// username, password ("${ENV_NAME}" is read from the environment), max_age, retry_base,
+    /// username, password (write "${ENV_NAME}" to keep it out of the file), max_age, retry_base,
     /// attach: wav|none, ca_file }` and every tenant's `mail: { from, subject, template }`.
-    static func parseMail(_ r: YAMLReader, _ top: [(String, YAMLReader.Value)], config: inout ParleyConfig,
-                          environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    static func parseMail(_ r: YAMLReader, _ top: [(String, YAMLReader.Value)], config: inout ParleyConfig) throws {
         if let node = r.field(top, "mail") {
             let m = try r.mapping(node, allowed: ["relay", "from", "starttls", "username", "password", "max_age", "retry_base", "attach",
                                                   "ca_file"])
@@ -47,7 +46,8 @@ extension ParleyConfig {
                 mail.startTLS = mode
             }
             if let v = r.field(m, "username") { mail.username = try r.string(v) }
-            if let v = r.field(m, "password") { mail.password = try secret(r, v, environment: environment) }
+            // `${NAME}` references are resolved by YAMLReader, as in every string value.
+            if let v = r.field(m, "password") { mail.password = try r.string(v) }
             if (mail.username == nil) != (mail.password == nil) { throw r.error(node, "username and password go together") }
             if let v = r.field(m, "max_age") {
                 mail.maxAgeMilliseconds = try r.duration(v)
@@ -118,18 +118,6 @@ extension ParleyConfig {
             throw r.error(v, "unknown placeholder {\(unknown)} (known: \(MailTemplate.placeholders.sorted().joined(separator: ", ")))")
         }
         return text
-    }
-
-    /// A value, or `${NAME}`: the environment variable NAME (which must be set).
-    static func secret(_ r: YAMLReader, _ v: YAMLReader.Value, environment: [String: String]) throws -> String {
-        let text = try r.string(v)
-        guard text.hasPrefix("${") && text.hasSuffix("}") else { return text }
-        let name = String(text.dropFirst(2).dropLast())
-        guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
-            throw r.error(v, "'\(text)' is not a ${NAME} environment reference")
-        }
-        guard let value = environment[name] else { throw r.error(v, "the environment variable \(name) is not set") }
-        return value
     }
 
     static func parseRelay(_ text: String) -> (String, Int)? {

@@ -4,6 +4,7 @@ import Logging
 import ParleyMail
 import ParleyServer
 import ParleyStore
+import ServiceLifecycle
 
 /// `parley mail status|deliver|send`: the voicemail email spool.
 struct MailCommand: AsyncParsableCommand {
@@ -105,13 +106,20 @@ struct MailCommand: AsyncParsableCommand {
                 print("queued \(s.queued), failed \(s.failed), delivered in all \(s.deliveredTotal)")
                 return
             }
-            let task = Task { await service.run() }
-            let watcher = SignalWatcher(signals: [SIGTERM, SIGINT])
-            var signals = watcher.stream().makeAsyncIterator()
-            _ = await signals.next()
-            task.cancel()
-            await task.value
-            withExtendedLifetime(watcher) {}
+            // SIGTERM/SIGINT end the service after the message in hand (a session cut short
+            // leaves its file in new/, sent again later).
+            let group = ServiceGroupConfiguration(services: [.init(service: DeliveryRunner(service: service))],
+                                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            try await ServiceGroup(configuration: group).run()
+        }
+    }
+
+    /// The delivery service alone, as a `Service` of the group `parley mail deliver` runs.
+    struct DeliveryRunner: Service {
+        let service: MailDeliveryService
+
+        func run() async throws {
+            await cancelWhenGracefulShutdown { await service.run() }
         }
     }
 

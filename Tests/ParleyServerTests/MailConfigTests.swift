@@ -58,7 +58,7 @@ struct MailConfigTests {
         #expect(error(Self.config(mail: "mail: { relay: \"h.example:25\", from: a@b.example, starttls: maybe }"))
                     == "p.yaml:6: mail.starttls: expected off, opportunistic or required")
         #expect(error(Self.config(mail: "mail: { relay: \"h.example:25\", from: a@b.example, username: u, password: \"${PARLEY_TEST_UNSET_VAR}\" }"))
-                    == "p.yaml:6: mail.password: the environment variable PARLEY_TEST_UNSET_VAR is not set")
+                    == "p.yaml:6: mail.password: environment variable PARLEY_TEST_UNSET_VAR is not set")
         #expect(error(Self.config(mail: "mail: { relay: \"h.example:25\", from: a@b.example, ca_file: /nonexistent/ca.pem }"))
                     == "p.yaml:6: mail.ca_file: cannot read /nonexistent/ca.pem")
         #expect(error(Self.config(mail: "mail: { relay: \"h.example:25\", from: a@b.example, relay_typo: 1 }"))
