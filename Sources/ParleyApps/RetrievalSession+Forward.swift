@@ -57,7 +57,7 @@ extension RetrievalSession {
         switch await app.attempt("forward", body) {
         case .success:
             app.observe(.forwarded(messageID: message.id, to: target.number, introduction: introduction))
-            app.mailboxChanged(target)
+            await app.mailboxChanged(target)
             return ["vm-message-forwarded"]
         case .failure(.mailboxFull): return ["vm-mailbox-full"]
         case .failure: return ["vm-error"]

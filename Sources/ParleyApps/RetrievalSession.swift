@@ -77,7 +77,7 @@ final class RetrievalSession {
         let moved = await app.attempt("move") { () async throws(StoreError) in try await app.store.move(id, of: key, to: folder) }
         guard case .success = moved else { return false }
         app.observe(.moved(messageID: id, to: folder))
-        if message.folder == .new || folder == .new { app.mailboxChanged(key) }
+        if message.folder == .new || folder == .new { await app.mailboxChanged(key) }
         return true
     }
 

@@ -8,7 +8,7 @@ extension VoicemailRetrieval {
     /// Returns nil when the call is over (the flow has said goodbye and hung up).
     func login(_ flow: CallFlow) async throws(CallFlowError) -> Mailbox? {
         var own: Mailbox?
-        if let callerNumber, let key = try? MailboxKey(tenant: tenant, number: callerNumber),
+        if let mailboxNumber, let key = try? MailboxKey(tenant: tenant, number: mailboxNumber),
            case let .success(found) = await attempt("mailbox lookup", { () async throws(StoreError) in try await store.mailbox(key) }) {
             own = found
         }

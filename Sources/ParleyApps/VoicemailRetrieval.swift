@@ -62,19 +62,20 @@ public struct VoicemailRetrieval: Sendable {
 
     public let store: any VoicemailStore
     public let tenant: String
-    /// The caller's own number (the From user part): when it is a mailbox of this tenant the
-    /// mailbox number is not asked (the PIN still is).
-    public let callerNumber: String?
+    /// The mailbox the caller presumably owns — their own number (the From user part), or the
+    /// mailbox whose greeting they left with `*`: when it is a mailbox of this tenant its number
+    /// is not asked (the PIN always is).
+    public let mailboxNumber: String?
     public let settings: Settings
     public let now: @Sendable () -> Date
     public let observe: @Sendable (RetrievalEvent) -> Void
-    /// Told after every change that may alter a mailbox's new-message count (message-waiting).
-    public let mailboxChanged: @Sendable (MailboxKey) -> Void
+    /// Awaited after every change that may alter a mailbox's new-message count (message waiting).
+    public let mailboxChanged: @Sendable (MailboxKey) async -> Void
 
-    public init(store: any VoicemailStore, tenant: String, callerNumber: String?, settings: Settings,
+    public init(store: any VoicemailStore, tenant: String, mailboxNumber: String?, settings: Settings,
                 now: @escaping @Sendable () -> Date = { Date() }, observe: @escaping @Sendable (RetrievalEvent) -> Void = { _ in },
-                mailboxChanged: @escaping @Sendable (MailboxKey) -> Void = { _ in }) {
-        self.store = store; self.tenant = tenant; self.callerNumber = callerNumber; self.settings = settings
+                mailboxChanged: @escaping @Sendable (MailboxKey) async -> Void = { _ in }) {
+        self.store = store; self.tenant = tenant; self.mailboxNumber = mailboxNumber; self.settings = settings
         self.now = now; self.observe = observe; self.mailboxChanged = mailboxChanged
     }
 

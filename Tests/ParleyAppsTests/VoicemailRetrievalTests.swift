@@ -57,7 +57,7 @@ struct VoicemailRetrievalTests {
 
         func run(caller: String?, now: Date = t0) -> (FakeChannel, TestClock<Duration>, Task<Void, Error>) {
             let ch = FakeChannel(), clock = TestClock()
-            let app = VoicemailRetrieval(store: store, tenant: "acme", callerNumber: caller,
+            let app = VoicemailRetrieval(store: store, tenant: "acme", mailboxNumber: caller,
                                          settings: .init(timeZone: newYork, scratchDirectory: directory),
                                          now: { now }, observe: { [log] in log.add($0) }, mailboxChanged: { [log] in log.changed($0) })
             let task = Task {

@@ -1,0 +1,204 @@
+"""Voicemail retrieval by phone (number action `voicemail_main`), end to end.
+
+- A message deposited into the store with the CLI (`parley messages deposit`, beside the running
+  server) is retrieved by a pjsua2 caller calling from the mailbox's own number: it enters the
+  PIN with RFC 4733 keys, hears the envelope and the message (normalized correlation of what it
+  recorded against the stored audio, delay-aligned, >= 0.9), deletes it with 7 and leaves with #;
+  after the hang-up the message is purged (no row in any folder, no file).
+- Five wrong PINs over two calls lock the mailbox; after a server restart the right PIN is still
+  refused (the lock lives in the database).
+"""
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+import ivr
+import rtp
+from conftest import running_server
+
+MAILBOXES = (
+    "    timezone: America/New_York\n"
+    "    mailboxes:\n"
+    "      \"1001\": { name: Alice Martin, pin: \"2580\" }\n"
+    "      \"1002\": { name: Bob Stone, pin: \"4826\" }\n"
+)
+NUMBERS = {"1099": "{ voicemail_main: true }"}
+
+
+def cli(parley_bin, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([str(parley_bin), *map(str, args)], capture_output=True, text=True, timeout=30)
+
+
+def message_rows(parley_bin, config, folder: str | None = None) -> list[list[str]]:
+    args = ["messages", "list", "--config", config, "demo", "1001"] + (["--folder", folder] if folder else [])
+    res = cli(parley_bin, *args)
+    assert res.returncode == 0, res.stderr
+    return [line.split("\t") for line in res.stdout.splitlines()[1:] if line.strip()]
+
+
+def test_message(seconds: float = 4.0) -> np.ndarray:
+    """Speech-band noise, syllable-like bursts: nothing any prompt resembles."""
+    rng = np.random.default_rng(8)
+    n = int(seconds * rtp.SAMPLE_RATE)
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1 / rtp.SAMPLE_RATE)
+    spectrum[(freqs < 300) | (freqs > 3000)] = 0
+    noise = np.fft.irfft(spectrum, n)
+    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 3.5 * np.arange(n) / rtp.SAMPLE_RATE)
+    x = noise * envelope
+    return x / np.max(np.abs(x)) * 9000
+
+
+def wait_for(server, call_id_box: list, pred, timeout: float) -> dict | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for e in server.events():
+            if not call_id_box and e.get("event") == "call.received":
+                call_id_box.append(e["call_id"])
+            if call_id_box and e.get("call_id") == call_id_box[0] and pred(e):
+                return e
+        time.sleep(0.05)
+    return None
+
+
+def started(name: str, nth: int = 1):
+    seen = []
+
+    def pred(e):
+        if e.get("event") == "prompt.started" and e.get("prompt") == name:
+            seen.append(e)
+        return len(seen) >= nth
+    return pred
+
+
+def test_pjsua2_hears_envelope_and_message_and_deletes_it(parley_bin, prompts_dir, tmp_path):
+    import pjsua2 as pj
+    from test_pjsua2 import Call, pump, start_endpoint
+
+    with running_server(parley_bin, tmp_path, prompts_dir, numbers=NUMBERS, tenant_extra=MAILBOXES) as server:
+        config = server.config_path
+        original = test_message()
+        wav = tmp_path / "message.wav"
+        rtp.write_wav(wav, original)
+        res = cli(parley_bin, "messages", "deposit", "--config", config, "demo", "1001", wav, "--caller-number", "5551234")
+        assert res.returncode == 0, res.stderr
+        rows = message_rows(parley_bin, config)
+        assert len(rows) == 1 and rows[0][1] == "new", rows
+        message_id = rows[0][0]
+        stored_wav = tmp_path / "stored.wav"
+        res = cli(parley_bin, "messages", "export", "--config", config, "demo", "1001", message_id, stored_wav)
+        assert res.returncode == 0, res.stderr
+        stored, rate = rtp.read_wav(stored_wav)
+        assert rate == 8000
+        stored_file = next((tmp_path / "var" / "voicemail" / "demo" / "1001").glob(f"{message_id}.wav"))
+
+        recording = tmp_path / "heard.wav"
+        call_id: list[str] = []
+        ep = pj.Endpoint()
+        ep.libCreate()
+        try:
+            start_endpoint(ep, clock_rate=8000, no_vad=True)
+            acfg = pj.AccountConfig()
+            acfg.idUri = "sip:1001@127.0.0.1"
+            account = pj.Account()
+            account.create(acfg)
+            call = Call(account)
+            call.makeCall(f"sip:1099@127.0.0.1:{server.sip_port}", pj.CallOpParam(True))
+            assert pump(ep, 5.0, lambda: call.media_active), f"no media; {call.states}{server.describe()}"
+            recorder = pj.AudioMediaRecorder()
+            recorder.createRecorder(str(recording))
+            call.getAudioMedia(-1).startTransmit(recorder)
+
+            def step(pred, timeout, what):
+                ok = pump(ep, timeout, lambda: wait_for(server, call_id, pred, 0) is not None)
+                assert ok, f"waited for {what}{server.describe()}"
+
+            # Calling from 1001: no mailbox number, the PIN only.
+            step(started("enter-pin"), 10, "enter-pin")
+            pump(ep, 0.5)
+            call.dialDtmf("2580#")
+            step(started("vm-main-menu"), 15, "the main menu")
+            call.dialDtmf("1")
+            step(started("audio"), 20, "the message audio")
+            step(lambda e: e.get("event") == "prompt.finished" and e.get("prompt") == "audio", 20, "the end of the message")
+            step(started("vm-message-menu"), 10, "the message menu")
+            pump(ep, 0.5)
+            call.dialDtmf("7")
+            step(started("vm-main-menu", 2), 15, "the main menu after the delete")
+            pump(ep, 0.3)
+            call.dialDtmf("#")
+            assert pump(ep, 15.0, lambda: "DISCONNCTD" in call.states), f"no BYE after #; {call.states}{server.describe()}"
+            call.getAudioMedia(-1).stopTransmit(recorder) if call.isActive() else None
+            del recorder
+            account.shutdown()
+            del call
+        finally:
+            ep.libDestroy()
+
+        heard, rate = rtp.read_wav(recording)
+        assert rate == 8000
+        # The message, delay-aligned: the best lag of the normalized cross-correlation.
+        score, lag = rtp.normalized_xcorr(heard, stored)
+        assert score >= 0.9, f"message correlation {score:.3f} at lag {lag}{server.describe()}"
+        assert rtp.normalized_xcorr(stored, original)[0] >= 0.99, "the store changed the deposited audio"
+        # The envelope came before it: the event log names its fragments in order, and the
+        # caller heard "received … from" ahead of the message.
+        prompts = [e["prompt"] for e in server.call_events(call_id[0]) if e.get("event") == "prompt.started"]
+        i = prompts.index("audio")
+        envelope = prompts[max(k for k in range(i) if prompts[k] == "vm-message"):i]
+        assert envelope[:2] == ["vm-message", "num-1"] and "say-received" in envelope and "say-at" in envelope, envelope
+        assert envelope[-7:] == ["digit-5", "digit-5", "digit-5", "digit-1", "digit-2", "digit-3", "digit-4"], envelope
+        refs = [(n, rtp.read_wav(prompts_dir / f"{n}.wav")[0]) for n in ("say-received", "say-from")]
+        found = ivr.heard_in_order(heard[:lag + 160], refs, head_s=0.4, threshold=0.8)
+        assert all(offset >= 0 for _, _, offset in found), f"envelope not heard: {found}"
+
+        events = server.call_events(call_id[0])
+        names = [e["event"] for e in events if e["event"].startswith("voicemail.")]
+        assert "voicemail.login" in names and "voicemail.message_played" in names, names
+        moved = [e for e in events if e["event"] == "voicemail.message_moved"]
+        assert [(e["message"], e["folder"]) for e in moved] == [(message_id, "old"), (message_id, "deleted")], moved
+        purged = server.wait_event(lambda e: e.get("event") == "voicemail.purged" and e.get("call_id") == call_id[0], 5.0)
+        assert purged is not None and purged.get("count") == 1, server.describe()
+        for folder in ("new", "old", "saved", "deleted"):
+            assert message_rows(parley_bin, config, folder) == [], folder
+        assert not stored_file.exists()
+
+
+def login_attempts(server, keys: str) -> str:
+    """One call from a number that is no mailbox: keys typed ahead; returns the call id after the server hung up."""
+    with ivr.IvrCaller(server.sip_port, "1099") as caller:
+        time.sleep(0.5)
+        caller.press(keys)
+        assert caller.wait_bye(40.0), "the server did not hang up" + server.describe()
+        return caller.call.call_id
+
+
+def test_lockout_after_wrong_pins_survives_a_restart(parley_bin, prompts_dir, tmp_path):
+    with running_server(parley_bin, tmp_path, prompts_dir, numbers=NUMBERS, tenant_extra=MAILBOXES) as server:
+        first = login_attempts(server, "1001#1111#1001#2222#1001#3333#")
+        second = login_attempts(server, "1001#4444#1001#5555#")
+        failures = [e for e in server.events() if e.get("event") == "voicemail.login_failed"]
+        assert [(e["mailbox"], e["reason"]) for e in failures] == [("1001", "wrong PIN")] * 4, failures
+        locked = [e for e in server.call_events(second) if e.get("event") == "voicemail.locked"]
+        assert len(locked) == 1 and locked[0]["mailbox"] == "1001", server.describe()
+        assert any(e.get("prompt") == "vm-locked" for e in server.call_events(second) if e.get("event") == "prompt.started")
+        assert "mailbox locked" in server.stderr, "the lockout is not logged"
+        assert first != second
+    # Restart on the same data folder: the right PIN is refused while the lock lasts.
+    (tmp_path / "events.jsonl").unlink()
+    with running_server(parley_bin, tmp_path, prompts_dir, numbers=NUMBERS, tenant_extra=MAILBOXES) as server:
+        third = login_attempts(server, "1001#2580#")
+        names = [e["event"] for e in server.call_events(third) if e["event"].startswith("voicemail.")]
+        assert names == ["voicemail.locked"], names + [server.describe()]
+        # 1002 is not affected.
+        fourth_keys = "1002#4826#"
+        with ivr.IvrCaller(server.sip_port, "1099") as caller:
+            time.sleep(0.5)
+            caller.press(fourth_keys)
+            ok = server.wait_event(lambda e: e.get("event") == "voicemail.login" and e.get("call_id") == caller.call.call_id, 20.0)
+            assert ok is not None and ok["mailbox"] == "1002", server.describe()
+            caller.hangup()
