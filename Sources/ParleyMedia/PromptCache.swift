@@ -92,7 +92,8 @@ public final class PromptCache: @unchecked Sendable {
         }
     }
 
-    static func convert(_ audio: PCMAudio, to rate: Int) -> PCMAudio {
+    /// Resamples between two of `rates`.
+    public static func convert(_ audio: PCMAudio, to rate: Int) -> PCMAudio {
         // Rates were checked against the resampler's set above.
         audio.resampled(to: rate)
     }

@@ -54,6 +54,10 @@ public struct ParleyConfig: Sendable, Equatable {
         case menu(String)
         /// Answer and transfer at once (blind REFER) to this SIP URI; also what dialling this extension from a menu does.
         case transfer(String)
+        /// Answer and run the voicemail deposit into this mailbox of the tenant (ParleyConfig+Voicemail.swift).
+        case voicemail(String)
+        /// Answer and run voicemail retrieval: login, messages, mailbox options (`voicemail_main: true`).
+        case voicemailMain
     }
 
     public struct Number: Sendable, Equatable {
@@ -74,6 +78,9 @@ public struct ParleyConfig: Sendable, Equatable {
         public var promptFolder: String
         /// Mailbox → SIP URI for unsolicited message-waiting NOTIFYs (ParleyConfig+MessageWaiting.swift).
         public var messageWaitingTargets: [String: String] = [:]
+        /// Mailboxes by number, provisioned into the voicemail store (ParleyConfig+Voicemail.swift).
+        public var mailboxes: [String: MailboxSettings] = [:]
+        public var voicemail = VoicemailSettings()
     }
 
     public var file: String
@@ -188,7 +195,8 @@ extension ParleyConfig {
         var domainOwner: [String: String] = [:]
         let tenantsNode = try r.required(top, "tenants", in: root)
         for (name, tv) in try r.mapping(tenantsNode) {
-            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts", "mwi"])
+            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts", "mwi",
+                                                  "mailboxes", "voicemail"])
             var concurrentCalls: Int?
             var aaLicense = AutoAttendantLicense.standard
             if let lv = r.field(t, "licenses") {
@@ -200,6 +208,7 @@ extension ParleyConfig {
                 }
             }
             let menuNames = try menuNames(r, tenant: t)
+            let mailboxNumbers = try mailboxNumbers(r, tenant: t)
             let domainsNode = try r.required(t, "domains", in: tv)
             let domains = try r.strings(domainsNode).map { $0.lowercased() }
             guard !domains.isEmpty else { throw r.error(domainsNode, "needs at least one domain") }
@@ -213,13 +222,13 @@ extension ParleyConfig {
                     guard !number.isEmpty, number.count <= 32, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLetter || "+*#-_.".contains($0)) }) else {
                         throw r.error(value, "number '\(number)' may hold only digits, letters and + * # - _ .")
                     }
-                    let entry = try r.mapping(value, allowed: ["play", "menu", "transfer", "answer_after"])
-                    let target = try parseNumberTarget(r, entry: entry, value: value, menuNames: menuNames)
+                    let entry = try r.mapping(value, allowed: ["play", "menu", "transfer", "voicemail", "voicemail_main", "answer_after"])
+                    let target = try parseNumberTarget(r, entry: entry, value: value, menuNames: menuNames, mailboxes: mailboxNumbers)
                     let answerAfter = try r.field(entry, "answer_after").map { try r.duration($0) } ?? 0
                     numbers[number] = Number(target: target, answerAfterMilliseconds: answerAfter)
                 }
             }
-            let attendant = try parseAttendant(r, tenant: t, name: name, license: aaLicense, numbers: numbers)
+            let attendant = try parseAttendant(r, tenant: t, name: name, license: aaLicense, numbers: numbers, mailboxes: mailboxNumbers)
             var promptFolder = "\(prompts)/tenants/\(name)"
             if let v = r.field(t, "prompts") {
                 promptFolder = try r.string(v)
@@ -227,7 +236,9 @@ extension ParleyConfig {
             }
             tenants.append(Tenant(name: name, domains: domains, numbers: numbers, concurrentCalls: concurrentCalls,
                                   attendant: attendant, promptFolder: promptFolder,
-                                  messageWaitingTargets: try messageWaitingTargets(r, tenant: t)))
+                                  messageWaitingTargets: try messageWaitingTargets(r, tenant: t),
+                                  mailboxes: try parseMailboxes(r, tenant: t, name: name),
+                                  voicemail: try parseVoicemailSettings(r, tenant: t)))
         }
         guard !tenants.isEmpty else { throw r.error(tenantsNode, "needs at least one tenant") }
         sipSettings.listen = listen

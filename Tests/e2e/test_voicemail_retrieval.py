@@ -40,7 +40,7 @@ def message_rows(parley_bin, config, folder: str | None = None) -> list[list[str
     return [line.split("\t") for line in res.stdout.splitlines()[1:] if line.strip()]
 
 
-def test_message(seconds: float = 4.0) -> np.ndarray:
+def make_message(seconds: float = 4.0) -> np.ndarray:
     """Speech-band noise, syllable-like bursts: nothing any prompt resembles."""
     rng = np.random.default_rng(8)
     n = int(seconds * rtp.SAMPLE_RATE)
@@ -53,26 +53,8 @@ def test_message(seconds: float = 4.0) -> np.ndarray:
     return x / np.max(np.abs(x)) * 9000
 
 
-def wait_for(server, call_id_box: list, pred, timeout: float) -> dict | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for e in server.events():
-            if not call_id_box and e.get("event") == "call.received":
-                call_id_box.append(e["call_id"])
-            if call_id_box and e.get("call_id") == call_id_box[0] and pred(e):
-                return e
-        time.sleep(0.05)
-    return None
-
-
-def started(name: str, nth: int = 1):
-    seen = []
-
-    def pred(e):
-        if e.get("event") == "prompt.started" and e.get("prompt") == name:
-            seen.append(e)
-        return len(seen) >= nth
-    return pred
+def prompt_count(server, call_id: str, name: str, event: str = "prompt.started") -> int:
+    return sum(1 for e in server.call_events(call_id) if e.get("event") == event and e.get("prompt") == name)
 
 
 def test_pjsua2_hears_envelope_and_message_and_deletes_it(parley_bin, prompts_dir, tmp_path):
@@ -81,7 +63,7 @@ def test_pjsua2_hears_envelope_and_message_and_deletes_it(parley_bin, prompts_di
 
     with running_server(parley_bin, tmp_path, prompts_dir, numbers=NUMBERS, tenant_extra=MAILBOXES) as server:
         config = server.config_path
-        original = test_message()
+        original = make_message()
         wav = tmp_path / "message.wav"
         rtp.write_wav(wav, original)
         res = cli(parley_bin, "messages", "deposit", "--config", config, "demo", "1001", wav, "--caller-number", "5551234")
@@ -97,7 +79,6 @@ def test_pjsua2_hears_envelope_and_message_and_deletes_it(parley_bin, prompts_di
         stored_file = next((tmp_path / "var" / "voicemail" / "demo" / "1001").glob(f"{message_id}.wav"))
 
         recording = tmp_path / "heard.wav"
-        call_id: list[str] = []
         ep = pj.Endpoint()
         ep.libCreate()
         try:
@@ -113,27 +94,31 @@ def test_pjsua2_hears_envelope_and_message_and_deletes_it(parley_bin, prompts_di
             recorder.createRecorder(str(recording))
             call.getAudioMedia(-1).startTransmit(recorder)
 
-            def step(pred, timeout, what):
-                ok = pump(ep, timeout, lambda: wait_for(server, call_id, pred, 0) is not None)
-                assert ok, f"waited for {what}{server.describe()}"
+            received = server.wait_event(lambda e: e.get("event") == "call.received", 5.0)
+            assert received is not None, server.describe()
+            call_id = received["call_id"]
+
+            def step(name, timeout, nth=1, event="prompt.started"):
+                ok = pump(ep, timeout, lambda: prompt_count(server, call_id, name, event) >= nth)
+                assert ok, f"waited for {event} {name} #{nth}{server.describe()}"
 
             # Calling from 1001: no mailbox number, the PIN only.
-            step(started("enter-pin"), 10, "enter-pin")
+            step("enter-pin", 10)
             pump(ep, 0.5)
             call.dialDtmf("2580#")
-            step(started("vm-main-menu"), 15, "the main menu")
+            step("vm-main-menu", 15)
             call.dialDtmf("1")
-            step(started("audio"), 20, "the message audio")
-            step(lambda e: e.get("event") == "prompt.finished" and e.get("prompt") == "audio", 20, "the end of the message")
-            step(started("vm-message-menu"), 10, "the message menu")
+            step("audio", 20)
+            step("audio", 20, event="prompt.finished")
+            step("vm-message-menu", 10)
             pump(ep, 0.5)
             call.dialDtmf("7")
-            step(started("vm-main-menu", 2), 15, "the main menu after the delete")
+            step("vm-main-menu", 15, nth=2)
             pump(ep, 0.3)
-            call.dialDtmf("#")
-            assert pump(ep, 15.0, lambda: "DISCONNCTD" in call.states), f"no BYE after #; {call.states}{server.describe()}"
-            call.getAudioMedia(-1).stopTransmit(recorder) if call.isActive() else None
+            call.getAudioMedia(-1).stopTransmit(recorder)
             del recorder
+            call.dialDtmf("#")
+            assert pump(ep, 15.0, lambda: any(s.startswith("DISCONN") for s in call.states)), f"no BYE after #; {call.states}{server.describe()}"
             account.shutdown()
             del call
         finally:
@@ -143,11 +128,12 @@ def test_pjsua2_hears_envelope_and_message_and_deletes_it(parley_bin, prompts_di
         assert rate == 8000
         # The message, delay-aligned: the best lag of the normalized cross-correlation.
         score, lag = rtp.normalized_xcorr(heard, stored)
+        print(f"message correlation {score:.3f} at lag {lag} samples")
         assert score >= 0.9, f"message correlation {score:.3f} at lag {lag}{server.describe()}"
         assert rtp.normalized_xcorr(stored, original)[0] >= 0.99, "the store changed the deposited audio"
         # The envelope came before it: the event log names its fragments in order, and the
         # caller heard "received … from" ahead of the message.
-        prompts = [e["prompt"] for e in server.call_events(call_id[0]) if e.get("event") == "prompt.started"]
+        prompts = [e["prompt"] for e in server.call_events(call_id) if e.get("event") == "prompt.started"]
         i = prompts.index("audio")
         envelope = prompts[max(k for k in range(i) if prompts[k] == "vm-message"):i]
         assert envelope[:2] == ["vm-message", "num-1"] and "say-received" in envelope and "say-at" in envelope, envelope
@@ -156,12 +142,12 @@ def test_pjsua2_hears_envelope_and_message_and_deletes_it(parley_bin, prompts_di
         found = ivr.heard_in_order(heard[:lag + 160], refs, head_s=0.4, threshold=0.8)
         assert all(offset >= 0 for _, _, offset in found), f"envelope not heard: {found}"
 
-        events = server.call_events(call_id[0])
+        events = server.call_events(call_id)
         names = [e["event"] for e in events if e["event"].startswith("voicemail.")]
         assert "voicemail.login" in names and "voicemail.message_played" in names, names
         moved = [e for e in events if e["event"] == "voicemail.message_moved"]
         assert [(e["message"], e["folder"]) for e in moved] == [(message_id, "old"), (message_id, "deleted")], moved
-        purged = server.wait_event(lambda e: e.get("event") == "voicemail.purged" and e.get("call_id") == call_id[0], 5.0)
+        purged = server.wait_event(lambda e: e.get("event") == "voicemail.purged" and e.get("call_id") == call_id, 5.0)
         assert purged is not None and purged.get("count") == 1, server.describe()
         for folder in ("new", "old", "saved", "deleted"):
             assert message_rows(parley_bin, config, folder) == [], folder
