@@ -79,6 +79,13 @@ public struct VoicemailRetrieval: Sendable {
         self.now = now; self.observe = observe; self.mailboxChanged = mailboxChanged
     }
 
+    /// The same app for a caller presumed to own `mailboxNumber` (e.g. who pressed `*` during
+    /// that mailbox's greeting): the mailbox number is not asked, the PIN is.
+    public func loggingInto(_ mailboxNumber: String) -> VoicemailRetrieval {
+        VoicemailRetrieval(store: store, tenant: tenant, mailboxNumber: mailboxNumber, settings: settings, now: now,
+                           observe: observe, mailboxChanged: mailboxChanged)
+    }
+
     /// Runs until the caller leaves (`#` at the main menu), hangs up, fails to log in or is
     /// locked out. Messages deleted during the call are purged at the end, hang-up included.
     public func run(_ flow: CallFlow) async throws(CallFlowError) {

@@ -188,3 +188,22 @@ def test_lockout_after_wrong_pins_survives_a_restart(parley_bin, prompts_dir, tm
             ok = server.wait_event(lambda e: e.get("event") == "voicemail.login" and e.get("call_id") == caller.call.call_id, 20.0)
             assert ok is not None and ok["mailbox"] == "1002", server.describe()
             caller.hangup()
+
+
+def test_star_during_the_greeting_logs_in_where_the_tenant_allows_it(parley_bin, prompts_dir, tmp_path):
+    """voicemail.login_from_greeting: true — `*` during 1001's greeting leads to its PIN (the
+    mailbox number is not asked); the right PIN logs in."""
+    numbers = {"2001": "{ voicemail: \"1001\" }"}
+    extra = MAILBOXES + "    voicemail: { login_from_greeting: true }\n"
+    with running_server(parley_bin, tmp_path, prompts_dir, numbers=numbers, tenant_extra=extra) as server:
+        with ivr.IvrCaller(server.sip_port, "2001") as caller:
+            time.sleep(1.0)
+            caller.press("*")
+            assert server.wait_event(lambda e: e.get("event") == "prompt.started" and e.get("prompt") == "enter-pin", 15.0), \
+                server.describe()
+            caller.press("2580#")
+            ok = server.wait_event(lambda e: e.get("event") == "voicemail.login", 15.0)
+            assert ok is not None and ok["mailbox"] == "1001", server.describe()
+            prompts = [e["prompt"] for e in server.call_events(caller.call.call_id) if e.get("event") == "prompt.started"]
+            assert "vm-enter-mailbox" not in prompts, prompts
+            caller.hangup()
