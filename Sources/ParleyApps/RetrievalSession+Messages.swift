@@ -136,7 +136,7 @@ extension RetrievalSession {
                     case let .success(folder):
                         messages[index].folder = folder
                         app.observe(.undeleted(messageID: id, to: folder))
-                        if folder == .new { await app.mailboxChanged(key) }
+                        await app.mailboxChanged(key)
                         cursor = .menu(lead: ["vm-message-undeleted"])
                     case .failure:
                         cursor = .menu(lead: ["vm-error"])

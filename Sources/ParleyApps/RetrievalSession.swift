@@ -71,13 +71,14 @@ final class RetrievalSession {
         flow.hangup()
     }
 
-    /// Moves a message and tells message-waiting when the new count may have changed.
+    /// Moves a message and tells message waiting (RFC 3842 summaries count new and old messages,
+    /// so every move between folders may change them; the server publishes only real changes).
     func move(_ message: VoicemailMessage, to folder: Folder) async -> Bool {
         let id = message.id
         let moved = await app.attempt("move") { () async throws(StoreError) in try await app.store.move(id, of: key, to: folder) }
         guard case .success = moved else { return false }
         app.observe(.moved(messageID: id, to: folder))
-        if message.folder == .new || folder == .new { await app.mailboxChanged(key) }
+        await app.mailboxChanged(key)
         return true
     }
 

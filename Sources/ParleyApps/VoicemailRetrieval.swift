@@ -69,7 +69,7 @@ public struct VoicemailRetrieval: Sendable {
     public let settings: Settings
     public let now: @Sendable () -> Date
     public let observe: @Sendable (RetrievalEvent) -> Void
-    /// Awaited after every change that may alter a mailbox's new-message count (message waiting).
+    /// Awaited after every change to a mailbox's folders (message waiting re-reads its counts).
     public let mailboxChanged: @Sendable (MailboxKey) async -> Void
 
     public init(store: any VoicemailStore, tenant: String, mailboxNumber: String?, settings: Settings,

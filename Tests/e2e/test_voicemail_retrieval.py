@@ -207,3 +207,34 @@ def test_star_during_the_greeting_logs_in_where_the_tenant_allows_it(parley_bin,
             prompts = [e["prompt"] for e in server.call_events(caller.call.call_id) if e.get("event") == "prompt.started"]
             assert "vm-enter-mailbox" not in prompts, prompts
             caller.hangup()
+
+
+def test_listening_and_deleting_update_message_waiting(parley_bin, prompts_dir, tmp_path):
+    """A subscriber to 1001's message-summary hears each change the retrieval call makes: the
+    message heard leaves new (0/1), then deleted (0/0)."""
+    import sipua
+    from test_mwi import parse_summary, subscribe
+    with running_server(parley_bin, tmp_path, prompts_dir, numbers=NUMBERS, tenant_extra=MAILBOXES) as server:
+        wav = tmp_path / "message.wav"
+        rtp.write_wav(wav, make_message(2.0))
+        res = cli(parley_bin, "messages", "deposit", "--config", server.config_path, "demo", "1001", wav)
+        assert res.returncode == 0, res.stderr
+        with sipua.SipUA(server.sip_port) as ua:
+            call_id, from_tag = sipua._rand(16) + "@e2e", sipua._rand()
+            ok = subscribe(ua, f"sip:1001@127.0.0.1:{server.sip_port}", call_id, 1, from_tag)
+            assert ok is not None and ok.status == 200, f"{ok}{server.describe()}"
+            assert ua.wait_request("NOTIFY", call_id, 3.0) is not None
+
+            def next_summary():
+                notify = ua.wait_request("NOTIFY", call_id, 20.0)
+                assert notify is not None, "no NOTIFY" + server.describe()
+                return parse_summary(notify.body)["voice-message"]
+
+            with ivr.IvrCaller(server.sip_port, "1099") as caller:
+                time.sleep(0.5)
+                caller.press("1001#2580#1")
+                assert next_summary() == "0/1 (0/0)"
+                assert server.wait_event(lambda e: e.get("event") == "prompt.started" and e.get("prompt") == "audio", 20.0)
+                caller.press("7")
+                assert next_summary() == "0/0 (0/0)"
+                caller.hangup()
