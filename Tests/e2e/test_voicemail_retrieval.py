@@ -238,3 +238,45 @@ def test_listening_and_deleting_update_message_waiting(parley_bin, prompts_dir, 
                 caller.press("7")
                 assert next_summary() == "0/0 (0/0)"
                 caller.hangup()
+
+
+def speak(caller, samples):
+    """Queues audio (8 kHz samples) on an IvrCaller's RTP stream, 20 ms per packet."""
+    enc = rtp.ulaw_encode(np.round(samples).astype(np.int32))
+    frames = [("audio", enc[i:i + 160]) for i in range(0, len(enc) - 159, 160)]
+    with caller._lock:
+        caller._queue += frames
+
+
+def test_temporary_greeting_recorded_by_phone_is_what_callers_hear(parley_bin, prompts_dir, tmp_path):
+    """Options 0, 4: the owner records a temporary greeting (speech-band test signal sent as RTP),
+    keeps it with 1; a caller to the mailbox's deposit number then hears it (correlation >= 0.9)."""
+    numbers = {**NUMBERS, "2001": "{ voicemail: \"1001\" }"}
+    greeting = make_message(2.5)
+    with running_server(parley_bin, tmp_path, prompts_dir, numbers=numbers, tenant_extra=MAILBOXES) as server:
+        with ivr.IvrCaller(server.sip_port, "1099") as owner:
+            cid = owner.call.call_id
+            time.sleep(0.5)
+            owner.press("1001#2580#04")
+            assert server.wait_event(lambda e: e.get("call_id") == cid and e.get("event") == "prompt.finished"
+                                     and e.get("prompt") == "beep", 30.0), server.describe()
+            time.sleep(0.3)
+            speak(owner, greeting)
+            time.sleep(len(greeting) / rtp.SAMPLE_RATE + 0.3)
+            owner.press("#")
+            assert server.wait_event(lambda e: e.get("call_id") == cid and e.get("event") == "prompt.started"
+                                     and e.get("prompt") == "vm-greeting-review", 10.0), server.describe()
+            owner.press("1")
+            done = server.wait_event(lambda e: e.get("call_id") == cid and e.get("event") == "voicemail.greeting_recorded", 10.0)
+            assert done is not None and done["kind"] == "temporary", server.describe()
+            owner.hangup()
+        with ivr.IvrCaller(server.sip_port, "2001") as caller:
+            cid = caller.call.call_id
+            heard = server.wait_event(lambda e: e.get("call_id") == cid and e.get("event") == "prompt.started"
+                                      and e.get("prompt") == "vm-leave-message", 20.0)
+            assert heard is not None, server.describe()
+            audio = caller.received_audio()
+            caller.hangup()
+    score, lag = rtp.normalized_xcorr(audio, greeting)
+    print(f"greeting correlation {score:.3f} at lag {lag} samples")
+    assert score >= 0.9, f"greeting correlation {score:.3f}"
