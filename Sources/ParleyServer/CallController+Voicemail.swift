@@ -18,7 +18,8 @@ extension CallController {
     }
 
     func depositContext(_ call: Call) -> DepositContext? {
-        guard let voicemail, let tenant = config.tenants.first(where: { $0.name == call.tenant }) else { return nil }
+        guard let voicemail, let tenant = config.tenants.first(where: { $0.name == call.tenant }),
+              voicemailLicensed(tenant: tenant.name) else { return nil }
         let from = call.invite["From"].flatMap(NameAddress.init)
         let diversion: DiversionReason? = switch CallDiversion.cause(of: call.invite) {
         case .busy: .busy
@@ -35,6 +36,7 @@ extension CallController {
 
     /// Runs the deposit as the call's flow (a number whose target is `voicemail:`).
     func startDeposit(_ call: Call, mailbox: String) {
+        if !voicemailLicensed(tenant: call.tenant) { return startUnlicensed(call, licence: "voicemail") }
         guard let context = depositContext(call) else {
             call.logger.error("voicemail is not available on this server; call ended", metadata: ["mailbox": "\(mailbox)"])
             sendBye(call)

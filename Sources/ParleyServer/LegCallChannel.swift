@@ -87,6 +87,14 @@ final class LegCallChannel: CallChannel, @unchecked Sendable {
         task?.cancel()
     }
 
+    /// Returns once the flow's task has finished and a recording open at hang-up is flushed
+    /// and closed: what shutdown waits for before the media threads stop.
+    func settled() async {
+        let (task, closing) = state.withLockedValue { ($0.task, $0.closedRecorder?.closed) }
+        await task?.value
+        try? await closing?.get()
+    }
+
     /// `welcome#12` → 12; the prompt name itself is what the event log shows.
     static func requestID(_ label: String) -> Int? {
         guard let hash = label.lastIndex(of: "#") else { return nil }
