@@ -7,10 +7,11 @@ import ParleyStore
 /// `voicemail_main` action, or `*` during a deposit greeting where the tenant allows it.
 extension CallController {
     /// The retrieval app for this call, on the tenant's configuration as it is now; nil when
-    /// this server has no voicemail store. `mailbox` is the mailbox presumed to be the
-    /// caller's (the From user part unless given).
+    /// this server has no voicemail store or the tenant no voicemail licence. `mailbox` is the
+    /// mailbox presumed to be the caller's (the From user part unless given).
     func retrievalApp(_ call: Call, mailbox: String? = nil) -> VoicemailRetrieval? {
-        guard let voicemail, let tenant = config.tenants.first(where: { $0.name == call.tenant }) else { return nil }
+        guard let voicemail, let tenant = config.tenants.first(where: { $0.name == call.tenant }),
+              voicemailLicensed(tenant: tenant.name) else { return nil }
         let from = call.invite["From"].flatMap(NameAddress.init)
         let events = self.events
         let callID = call.id
@@ -24,6 +25,7 @@ extension CallController {
 
     /// Runs retrieval as the call's flow (a number whose target is `voicemail_main`).
     func startRetrieval(_ call: Call) {
+        if !voicemailLicensed(tenant: call.tenant) { return startUnlicensed(call, licence: "voicemail") }
         guard let app = retrievalApp(call) else {
             call.logger.error("voicemail is not available on this server; call ended")
             sendBye(call)

@@ -280,3 +280,15 @@ def test_temporary_greeting_recorded_by_phone_is_what_callers_hear(parley_bin, p
     score, lag = rtp.normalized_xcorr(audio, greeting)
     print(f"greeting correlation {score:.3f} at lag {lag} samples")
     assert score >= 0.9, f"greeting correlation {score:.3f}"
+
+
+def test_retrieval_needs_the_voicemail_licence(parley_bin, prompts_dir, tmp_path):
+    """licenses.voicemail: false — the retrieval number says not-available and hangs up, no login."""
+    extra = "    licenses: { voicemail: false }\n" + MAILBOXES
+    with running_server(parley_bin, tmp_path, prompts_dir, numbers=NUMBERS, tenant_extra=extra) as server:
+        with ivr.IvrCaller(server.sip_port, "1099") as caller:
+            assert caller.wait_bye(15.0), server.describe()
+            cid = caller.call.call_id
+        refused = [e for e in server.call_events(cid) if e.get("event") == "licence.refused"]
+        assert refused and refused[0]["licence"] == "voicemail", server.describe()
+        assert not [e for e in server.call_events(cid) if e["event"].startswith("voicemail.")]
