@@ -292,3 +292,20 @@ def test_retrieval_needs_the_voicemail_licence(parley_bin, prompts_dir, tmp_path
         refused = [e for e in server.call_events(cid) if e.get("event") == "licence.refused"]
         assert refused and refused[0]["licence"] == "voicemail", server.describe()
         assert not [e for e in server.call_events(cid) if e["event"].startswith("voicemail.")]
+
+
+def test_menu_option_voicemail_main_leads_to_the_login(parley_bin, prompts_dir, tmp_path):
+    """A menu option `voicemail_main` hands the call from the attendant to retrieval."""
+    numbers = {"100": "{ menu: main }"}
+    extra = MAILBOXES + "    menus:\n      main: { greeting: welcome, options: { \"8\": voicemail_main } }\n"
+    with running_server(parley_bin, tmp_path, prompts_dir, numbers=numbers, tenant_extra=extra) as server:
+        with ivr.IvrCaller(server.sip_port, "100") as caller:
+            cid = caller.call.call_id
+            time.sleep(0.5)
+            caller.press("8")
+            assert server.wait_event(lambda e: e.get("call_id") == cid and e.get("event") == "prompt.started"
+                                     and e.get("prompt") == "vm-enter-mailbox", 15.0), server.describe()
+            caller.press("1002#4826#")
+            ok = server.wait_event(lambda e: e.get("call_id") == cid and e.get("event") == "voicemail.login", 15.0)
+            assert ok is not None and ok["mailbox"] == "1002", server.describe()
+            caller.hangup()
