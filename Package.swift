@@ -57,8 +57,9 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: nioSwift5),
-        // The call-flow API and the apps (auto attendant, "say"): no NIO, no database.
-        .target(name: "ParleyApps", swiftSettings: strictSwift6),
+        // The call-flow API and the apps (auto attendant, "say", voicemail): no NIO; storage only
+        // through ParleyStore's `VoicemailStore` protocol (never GRDB directly).
+        .target(name: "ParleyApps", dependencies: ["ParleyStore", "ParleyDSP"], swiftSettings: strictSwift6),
         // SIP transport and call handling, configuration, event log: the composition root.
         .target(name: "ParleyServer", dependencies: [
             "ParleySIP", "ParleyMedia", "ParleyDSP", "ParleyRTP", "ParleyApps", "ParleyStore",
@@ -108,7 +109,8 @@ let package = Package(
         .testTarget(name: "ParleySIPTests", dependencies: ["ParleySIP", "ParleyFuzzChecks", "ParleyTestSupport"]),
         .testTarget(name: "ParleyMediaTests", dependencies: ["ParleyMedia", "ParleyDSP", "ParleyRTP",
                                                         .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: nioSwift5),
-        .testTarget(name: "ParleyAppsTests", dependencies: ["ParleyApps", .product(name: "Clocks", package: "swift-clocks")]),
+        .testTarget(name: "ParleyAppsTests", dependencies: ["ParleyApps", "ParleyStore", "ParleyDSP",
+                                                       .product(name: "Clocks", package: "swift-clocks")]),
         .testTarget(name: "ParleyServerTests", dependencies: ["ParleyServer", "ParleySIP", "ParleyMedia",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -315,6 +315,8 @@ final class CallController: @unchecked Sendable {
             transfer(callID: call.id, to: target) { _ in }
         case let .voicemail(mailbox):
             startDeposit(call, mailbox: mailbox)
+        case .voicemailMain:
+            startRetrieval(call)
         }
     }
 

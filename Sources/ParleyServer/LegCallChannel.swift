@@ -15,7 +15,7 @@ import ParleyRTP
 final class LegCallChannel: CallChannel, @unchecked Sendable {
     let events: AsyncStream<CallChannelEvent>
     private let continuation: AsyncStream<CallChannelEvent>.Continuation
-    private let leg: MediaLeg
+    let leg: MediaLeg
     private let tenant: String
     private let library: PromptLibrary
     private let onHangup: @Sendable () -> Void
@@ -123,6 +123,11 @@ final class LegCallChannel: CallChannel, @unchecked Sendable {
                 throw .promptUnavailable(name: name, reason: "\(error)")
             }
         }
+        enqueue(audio, id: id)
+    }
+
+    /// Queues audio at the leg's rate as play request `id` (nothing: finished at once).
+    func enqueue(_ audio: [(String, PCMAudio)], id: Int) {
         guard !audio.isEmpty else {
             continuation.yield(.playbackFinished(id: id))
             return

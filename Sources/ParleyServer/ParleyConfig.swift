@@ -56,6 +56,8 @@ public struct ParleyConfig: Sendable, Equatable {
         case transfer(String)
         /// Answer and run the voicemail deposit into this mailbox of the tenant (ParleyConfig+Voicemail.swift).
         case voicemail(String)
+        /// Answer and run voicemail retrieval: login, messages, mailbox options (`voicemail_main: true`).
+        case voicemailMain
     }
 
     public struct Number: Sendable, Equatable {
@@ -232,7 +234,7 @@ extension ParleyConfig {
                     guard !number.isEmpty, number.count <= 32, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLetter || "+*#-_.".contains($0)) }) else {
                         throw r.error(value, "number '\(number)' may hold only digits, letters and + * # - _ .")
                     }
-                    let entry = try r.mapping(value, allowed: ["play", "menu", "transfer", "voicemail", "answer_after"])
+                    let entry = try r.mapping(value, allowed: ["play", "menu", "transfer", "voicemail", "voicemail_main", "answer_after"])
                     let target = try parseNumberTarget(r, entry: entry, value: value, menuNames: menuNames, mailboxes: mailboxNumbers)
                     let answerAfter = try r.field(entry, "answer_after").map { try r.duration($0) } ?? 0
                     numbers[number] = Number(target: target, answerAfterMilliseconds: answerAfter)
