@@ -14,10 +14,13 @@ extension CallController {
         let diversion: DiversionReason?
         let callerNumber: String
         let callerName: String
+        /// Where `*` during the greeting leads when the tenant allows it (retrieval, PIN asked).
+        let retrieval: VoicemailRetrieval?
     }
 
     func depositContext(_ call: Call) -> DepositContext? {
-        guard let voicemail, let tenant = config.tenants.first(where: { $0.name == call.tenant }) else { return nil }
+        guard let voicemail, let tenant = config.tenants.first(where: { $0.name == call.tenant }),
+              voicemailLicensed(tenant: tenant.name) else { return nil }
         let from = call.invite["From"].flatMap(NameAddress.init)
         let diversion: DiversionReason? = switch CallDiversion.cause(of: call.invite) {
         case .busy: .busy
@@ -28,11 +31,13 @@ extension CallController {
         let settings = DepositSettings(loginFromGreeting: v.loginFromGreeting, minimumMessage: .milliseconds(v.minimumMessageMilliseconds),
                                        silenceTimeout: .milliseconds(v.silenceTimeoutMilliseconds))
         return DepositContext(backend: StoreDepositBackend(service: voicemail, tenant: tenant.name), settings: settings, diversion: diversion,
-                              callerNumber: from.flatMap { SIPURI($0.uri)?.user } ?? "", callerName: from?.displayName ?? "")
+                              callerNumber: from.flatMap { SIPURI($0.uri)?.user } ?? "", callerName: from?.displayName ?? "",
+                              retrieval: retrievalApp(call))
     }
 
     /// Runs the deposit as the call's flow (a number whose target is `voicemail:`).
     func startDeposit(_ call: Call, mailbox: String) {
+        if !voicemailLicensed(tenant: call.tenant) { return startUnlicensed(call, licence: "voicemail") }
         guard let context = depositContext(call) else {
             call.logger.error("voicemail is not available on this server; call ended", metadata: ["mailbox": "\(mailbox)"])
             sendBye(call)
@@ -51,10 +56,19 @@ extension CallController {
         guard let context = depositContext(call) else { return nil }
         let events = self.events
         let callID = call.id
+        let retrieval = retrievalApp(call)
         return { action, flow throws(CallFlowError) in
-            guard case let .voicemail(mailbox) = action else { return false }
-            _ = try await CallController.runDeposit(context, mailbox: mailbox, flow: flow, events: events, callID: callID)
-            return true
+            switch action {
+            case let .voicemail(mailbox):
+                _ = try await CallController.runDeposit(context, mailbox: mailbox, flow: flow, events: events, callID: callID)
+                return true
+            case .voicemailMain:
+                guard let retrieval else { return false }
+                try await retrieval.run(flow)
+                return true
+            default:
+                return false
+            }
         }
     }
 
@@ -73,13 +87,19 @@ extension CallController {
         case let .failed(why): fields += [("outcome", "failed"), ("reason", .string(why))]
         case .loginRequested:
             fields += [("outcome", "login_requested")]
-            // Login from the greeting hands over to the retrieval flow where the server has it.
-            try await flow.play(["not-available", "goodbye"])
-            flow.hangup()
         }
         events.emit(CallEvent("voicemail.deposit", callID: callID, fields))
         if case let .string(name)? = fields.first(where: { $0.0 == "outcome" })?.1 {
             Counter(label: "parley_voicemail_deposits_total", dimensions: [("outcome", name)]).increment()
+        }
+        if case .loginRequested = outcome {
+            // `*` during the greeting (voicemail.login_from_greeting): retrieval of that mailbox; the PIN is asked.
+            if let retrieval = c.retrieval?.loggingInto(mailbox) {
+                try await retrieval.run(flow)
+            } else {
+                try await flow.play(["not-available", "goodbye"])
+                flow.hangup()
+            }
         }
         return outcome
     }

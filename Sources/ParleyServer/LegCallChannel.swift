@@ -15,7 +15,7 @@ import ParleyRTP
 final class LegCallChannel: CallChannel, @unchecked Sendable {
     let events: AsyncStream<CallChannelEvent>
     private let continuation: AsyncStream<CallChannelEvent>.Continuation
-    private let leg: MediaLeg
+    let leg: MediaLeg
     private let tenant: String
     private let library: PromptLibrary
     private let onHangup: @Sendable () -> Void
@@ -91,6 +91,14 @@ final class LegCallChannel: CallChannel, @unchecked Sendable {
         task?.cancel()
     }
 
+    /// Returns once the flow's task has finished and a recording open at hang-up is flushed
+    /// and closed: what shutdown waits for before the media threads stop.
+    func settled() async {
+        let (task, closing) = state.withLockedValue { ($0.task, $0.closedRecorder?.closed) }
+        await task?.value
+        try? await closing?.get()
+    }
+
     /// `welcome#12` → 12; the prompt name itself is what the event log shows.
     static func requestID(_ label: String) -> Int? {
         guard let hash = label.lastIndex(of: "#") else { return nil }
@@ -119,6 +127,11 @@ final class LegCallChannel: CallChannel, @unchecked Sendable {
                 throw .promptUnavailable(name: name, reason: "\(error)")
             }
         }
+        enqueue(audio, id: id)
+    }
+
+    /// Queues audio at the leg's rate as play request `id` (nothing: finished at once).
+    func enqueue(_ audio: [(String, PCMAudio)], id: Int) {
         guard !audio.isEmpty else {
             continuation.yield(.playbackFinished(id: id))
             return

@@ -19,14 +19,18 @@ extension ParleyConfig {
         return Set(try r.mapping(mv).map(\.0))
     }
 
-    /// A number's target: `play: PROMPT`, `menu: NAME`, `transfer: SIP-URI` or `voicemail: MAILBOX`.
+    /// A number's target: `play: PROMPT`, `menu: NAME`, `transfer: SIP-URI`, `voicemail: MAILBOX` or `voicemail_main: true`.
     static func parseNumberTarget(_ r: YAMLReader, entry: [(String, YAMLReader.Value)], value: YAMLReader.Value,
                                   menuNames: Set<String>, mailboxes: Set<String> = []) throws -> Target {
-        let given = entry.map(\.0).filter { ["play", "menu", "transfer", "voicemail"].contains($0) }
+        let given = entry.map(\.0).filter { ["play", "menu", "transfer", "voicemail", "voicemail_main"].contains($0) }
         guard given.count == 1, let kind = given.first, let v = r.field(entry, kind) else {
-            throw r.error(value, "needs exactly one target (play: PROMPT, menu: NAME, transfer: SIP-URI or voicemail: MAILBOX)")
+            throw r.error(value, "needs exactly one target (play: PROMPT, menu: NAME, transfer: SIP-URI, voicemail: MAILBOX or voicemail_main: true)")
         }
         if kind == "voicemail" { return .voicemail(try mailboxReference(r, v, mailboxes: mailboxes)) }
+        if kind == "voicemail_main" {
+            guard try r.bool(v) else { throw r.error(v, "voicemail_main can only be true (remove the number to turn it off)") }
+            return .voicemailMain
+        }
         let text = try r.string(v)
         switch kind {
         case "menu":
@@ -51,6 +55,7 @@ extension ParleyConfig {
             case let .menu(menu): extensions[number] = .menu(menu)
             case let .transfer(uri): extensions[number] = .transfer(uri)
             case let .voicemail(mailbox): extensions[number] = .voicemail(mailbox)
+            case .voicemailMain: extensions[number] = .voicemailMain
             }
         }
         var menus: [String: Menu] = [:]

@@ -116,13 +116,14 @@ extension ParleyConfig {
         return Set(try r.mapping(node).map(\.0))
     }
 
-    /// System prompts the deposit flow plays, for tenants that have mailboxes. Checked at start
+    /// System prompts the deposit and retrieval flows play, for tenants that have mailboxes. Checked at start
     /// and by check-config like the menus' prompts, but loaded at 8 kHz only: other rates are
     /// converted on first use, on the call's flow task (some are long; converting them all at
     /// start made it seconds slower).
     public var voicemailPrompts: [(tenant: String, prompt: String, usedBy: String)] {
         tenants.filter { !$0.mailboxes.isEmpty }.flatMap { t in
-            VoicemailDepositPrompts.all.map { (t.name, $0, "tenants.\(t.name).mailboxes (system prompt)") }
+            (VoicemailDepositPrompts.all + VoicemailRetrieval.prompts.filter { !VoicemailDepositPrompts.all.contains($0) })
+                .map { (t.name, $0, "tenants.\(t.name).mailboxes (system prompt)") }
         }
     }
 }

@@ -56,6 +56,8 @@ public struct ParleyConfig: Sendable, Equatable {
         case transfer(String)
         /// Answer and run the voicemail deposit into this mailbox of the tenant (ParleyConfig+Voicemail.swift).
         case voicemail(String)
+        /// Answer and run voicemail retrieval: login, messages, mailbox options (`voicemail_main: true`).
+        case voicemailMain
     }
 
     public struct Number: Sendable, Equatable {
@@ -79,6 +81,12 @@ public struct ParleyConfig: Sendable, Equatable {
         /// Mailboxes by number, provisioned into the voicemail store (ParleyConfig+Voicemail.swift).
         public var mailboxes: [String: MailboxSettings] = [:]
         public var voicemail = VoicemailSettings()
+        /// Licence: voicemail for call flows (deposit and retrieval); without it callers hear not-available.
+        public var voicemailLicensed = true
+        /// Licence: the auto-attendant tier (basic: no schedules or extension dialling).
+        public var autoAttendantLicense = AutoAttendantLicense.standard
+        /// The tenant's email sender and text (ParleyConfig+Mail.swift).
+        public var mail = TenantMail()
     }
 
     public var file: String
@@ -89,6 +97,8 @@ public struct ParleyConfig: Sendable, Equatable {
     /// On SIGTERM, how long calls in progress may go on before they are ended.
     public var shutdownGraceMilliseconds: Int64 = 30_000
     public var storage = Storage(dataDirectory: "var")
+    /// Voicemail to email (ParleyConfig+Mail.swift); nil: no email is sent.
+    public var mail: Mail?
 
     /// The tenant serving a Request-URI host (case-insensitive), if any.
     public func tenant(forHost host: String) -> Tenant? {
@@ -110,10 +120,12 @@ extension ParleyConfig {
         return try parse(text, file: path)
     }
 
-    public static func parse(_ text: String, file: String) throws -> ParleyConfig {
-        let r = YAMLReader(file: file)
+    /// `environment` resolves `${NAME}` references in string values (the process's by default).
+    public static func parse(_ text: String, file: String,
+                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ParleyConfig {
+        let r = YAMLReader(file: file, environment: environment)
         let root = try r.root(text)
-        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace", "storage"])
+        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace", "storage", "mail"])
         let baseDir = (file as NSString).deletingLastPathComponent
 
         // sip
@@ -194,11 +206,13 @@ extension ParleyConfig {
         let tenantsNode = try r.required(top, "tenants", in: root)
         for (name, tv) in try r.mapping(tenantsNode) {
             let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts", "mwi",
-                                                  "mailboxes", "voicemail"])
+                                                  "mailboxes", "voicemail", "mail"])
             var concurrentCalls: Int?
             var aaLicense = AutoAttendantLicense.standard
+            var voicemailLicensed = true
             if let lv = r.field(t, "licenses") {
-                let l = try r.mapping(lv, allowed: ["concurrent_calls", "auto_attendant"])
+                let l = try r.mapping(lv, allowed: ["concurrent_calls", "auto_attendant", "voicemail"])
+                if let v = r.field(l, "voicemail") { voicemailLicensed = try r.bool(v) }
                 if let v = r.field(l, "concurrent_calls") { concurrentCalls = try r.int(v, in: 0...1_000_000) }
                 if let v = r.field(l, "auto_attendant") {
                     guard let level = AutoAttendantLicense(rawValue: try r.string(v)) else { throw r.error(v, "expected basic or standard") }
@@ -220,7 +234,7 @@ extension ParleyConfig {
                     guard !number.isEmpty, number.count <= 32, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLetter || "+*#-_.".contains($0)) }) else {
                         throw r.error(value, "number '\(number)' may hold only digits, letters and + * # - _ .")
                     }
-                    let entry = try r.mapping(value, allowed: ["play", "menu", "transfer", "voicemail", "answer_after"])
+                    let entry = try r.mapping(value, allowed: ["play", "menu", "transfer", "voicemail", "voicemail_main", "answer_after"])
                     let target = try parseNumberTarget(r, entry: entry, value: value, menuNames: menuNames, mailboxes: mailboxNumbers)
                     let answerAfter = try r.field(entry, "answer_after").map { try r.duration($0) } ?? 0
                     numbers[number] = Number(target: target, answerAfterMilliseconds: answerAfter)
@@ -236,7 +250,8 @@ extension ParleyConfig {
                                   attendant: attendant, promptFolder: promptFolder,
                                   messageWaitingTargets: try messageWaitingTargets(r, tenant: t),
                                   mailboxes: try parseMailboxes(r, tenant: t, name: name),
-                                  voicemail: try parseVoicemailSettings(r, tenant: t)))
+                                  voicemail: try parseVoicemailSettings(r, tenant: t),
+                                  voicemailLicensed: voicemailLicensed, autoAttendantLicense: aaLicense))
         }
         guard !tenants.isEmpty else { throw r.error(tenantsNode, "needs at least one tenant") }
         sipSettings.listen = listen
@@ -244,6 +259,7 @@ extension ParleyConfig {
         var config = ParleyConfig(file: file, sip: sipSettings, rtp: rtp, prompts: prompts, tenants: tenants)
         if let v = r.field(top, "shutdown_grace") { config.shutdownGraceMilliseconds = try r.duration(v) }
         config.storage = try parseStorage(r, top, baseDir: baseDir)
+        try parseMail(r, top, config: &config)
         return config
     }
 
