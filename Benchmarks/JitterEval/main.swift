@@ -170,7 +170,7 @@ struct Result {
 
 let sequenceBase: UInt16 = 51_000  // wraps at 65535 within the run
 
-/// The library's defaults (`JitterBuffer()`: 10 s window, 99.5 % quantile, 60 ms headroom,
+/// The library's defaults (`JitterBuffer()`: 10 s window, 99.5 % quantile, 55 ms headroom,
 /// 30 s release, target at most 200 ms over the fastest packet; the policy's hysteresis 30 ms
 /// to shrink and 50 ms to grow, underruns held up to 300 ms over the target). `JB_Q`,
 /// `JB_WIN`, `JB_HEAD`, `JB_REL`, `JB_MAX` (estimator) and `JB_HYST`, `JB_GHYST`, `JB_UNDER`,

@@ -112,6 +112,21 @@ func registerJitterBufferBenchmarks() {
         }
     }
 
+    // spandsp's time_scale on the same 40 ms, at the rate that removes or adds about one
+    // pitch period per 40 ms (1.125 and 1/1.125): its cost per 40 ms frame beside WSOLA's.
+    for (label, rate) in [("faster", Float(1.125)), ("slower", Float(1 / 1.125))] {
+        guard let state = time_scale_init(nil, 8000, rate) else { continue }
+        var input = voiced
+        var output = [Int16](repeating: 0, count: Int(time_scale_max_output_len(state, 320)) + 320)
+        Benchmark("Time-scale modification (spandsp time_scale, rate \(label) by 1.125), 40 ms at 8 kHz", configuration: configuration) { benchmark in
+            input.withUnsafeMutableBufferPointer { i in
+                output.withUnsafeMutableBufferPointer { o in
+                    for _ in benchmark.scaledIterations { blackHole(time_scale(state, o.baseAddress, i.baseAddress, 320)) }
+                }
+            }
+        }
+    }
+
     guard let spandsp = playout_init(2 * 160, 15 * 160) else { return }
     var spandspStep = 0
     Benchmark("Jitter buffer put + get, 20 ms G.711 packet (reordering, 2 % loss), spandsp playout", configuration: configuration) { benchmark in

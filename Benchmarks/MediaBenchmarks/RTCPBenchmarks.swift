@@ -71,4 +71,25 @@ func registerRTCPBenchmarks() {
         }
         blackHole(out)
     }
+    // The same compound written in place, as `RTCPReporter` does for every leg: no arrays.
+    let block = RTCPReportBlock(ssrc: 0x0A0B_0C0D, fractionLost: 3, cumulativeLost: 12, extendedHighestSequence: 0x1_0005,
+                                jitter: 14, lastSR: 0xB705_2000, delaySinceLastSR: 0x5_4000)
+    let sender = RTCPSenderInfo(ntpTimestamp: NTPTime.timestamp(unixMicroseconds: 1_763_700_000_000_000),
+                                rtpTimestamp: 160_000, packetCount: 1000, octetCount: 160_000)
+    let cname = Array("parley@192.0.2.1".utf8)
+    Benchmark("RTCP SR+SDES serialize in place (RTCPCompoundWriter)", configuration: perPacket) { benchmark in
+        var out = [UInt8](repeating: 0, count: 512)
+        benchmark.startMeasurement()
+        out.withUnsafeMutableBytes { buf in
+            cname.withUnsafeBytes { text in
+                for _ in benchmark.scaledIterations {
+                    var w = RTCPCompoundWriter(buf)
+                    w.senderReport(ssrc: 0x1122_3344, sender: sender, report: block)
+                    w.sourceDescription(ssrc: 0x1122_3344, cname: text)
+                    blackHole(w.count)
+                }
+            }
+        }
+        blackHole(out)
+    }
 }

@@ -28,6 +28,8 @@ public struct LegStatistics: Sendable, Equatable {
     public var lateDropped = 0
     public var duplicatesDropped = 0
     public var concealedFrames = 0
+    /// Frames played as comfort noise: the peer's CN packets (RFC 3389) and its silences.
+    public var comfortNoiseFrames = 0
     public var jitterBufferDelayMilliseconds = 0
     /// RTCP: compounds sent and received, the round-trip time (-1 unknown) and the peer's
     /// reported fraction lost of our stream in 1/256 (-1 unknown).

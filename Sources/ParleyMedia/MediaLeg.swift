@@ -23,6 +23,10 @@ public struct LegParameters: Sendable {
     public var active: Bool = true
     /// RTCP on the RTP port (RFC 5761) instead of port + 1.
     public var rtcpMux: Bool = false
+    /// Payload type of the peer's comfort noise (RFC 3389) when negotiated: its packets go
+    /// into the jitter buffer as comfort noise, so its silence is played as noise at the
+    /// level it gives, not concealed as loss.
+    public var comfortNoisePayloadType: UInt8?
 
     public init(codec: LegCodecChoice, payloadType: UInt8, telephoneEventPayloadType: UInt8?, remote: SocketAddress,
                 mediaTimeoutMilliseconds: Int64?, inbandDTMF: Bool, symmetric: Bool = true) {
@@ -81,6 +85,8 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
     /// RTCP (RFC 3550 §6) for this leg, and its socket when not multiplexed (port + 1).
     private var rtcp: RTCPReporter
     private var latchedRTCP: PeerAddress?
+    /// Our outgoing RTCP compound, written in place at each report.
+    private var rtcpPacket = [UInt8](repeating: 0, count: RTCPReporter.maximumReportSize)
     /// Room for the longest Opus packet (120 ms at 48 kHz).
     private var decoded = [Int16](repeating: 0, count: 5760)
     private var lastReceiveMilliseconds: Int64
@@ -342,22 +348,23 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
             }
             lastSSRC = packet.header.ssrc
             statistics.packetsReceived += 1
-            if packet.header.payloadType == parameters.payloadType {
+            let pt = packet.header.payloadType
+            let comfortNoise = pt == parameters.comfortNoisePayloadType && pt != parameters.payloadType
+            if pt == parameters.payloadType || comfortNoise {
                 rtcp.rtpReceived(sequenceNumber: packet.header.sequenceNumber, timestamp: packet.header.timestamp,
                                  ssrc: packet.header.ssrc, nowMs: now)
             }
             lastReceiveMilliseconds = now
             let payload = UnsafeRawBufferPointer(rebasing: bytes[packet.payloadRange])
-            let pt = packet.header.payloadType
             if let te = parameters.telephoneEventPayloadType, pt == te {
                 if let event = TelephoneEvent(payload: payload),
                    let digit = events.receive(event, timestamp: packet.header.timestamp) {
                     report(digit, source: .rfc4733, now: now)
                 }
-            } else if pt == parameters.payloadType {
+            } else if pt == parameters.payloadType || comfortNoise {
                 guard payload.count > 0 else { return }
                 switch jitterBuffer.put(payload, sequenceNumber: packet.header.sequenceNumber, timestamp: packet.header.timestamp,
-                                        marker: packet.header.marker, arrivalMs: now) {
+                                        marker: packet.header.marker, arrivalMs: now, comfortNoise: comfortNoise) {
                 case .late: statistics.lateDropped += 1
                 case .duplicate: statistics.duplicatesDropped += 1
                 case .tooLarge: statistics.malformedDropped += 1
@@ -383,11 +390,14 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
     /// Our compound report to the peer's RTCP address: the latched RTCP source, else the RTP
     /// address (rtcp-mux) or its port + 1.
     private func sendRTCP(bye: Bool) {
-        let bytes = rtcp.makeReport(nowMs: clock.nowMilliseconds(), rtpTimestamp: timestamp, bye: bye)
         var destination = latchedRTCP ?? remoteAddress
         if latchedRTCP == nil, !parameters.rtcpMux { destination = remoteAddress.withPort(remoteAddress.port + 1) }
         let from = parameters.rtcpMux ? socket : (rtcpSocket ?? socket)
-        bytes.withUnsafeBytes { _ = io.send(socket: from, $0, to: destination) }
+        let now = clock.nowMilliseconds()
+        rtcpPacket.withUnsafeMutableBytes { buffer in
+            let n = rtcp.makeReport(into: buffer, nowMs: now, rtpTimestamp: timestamp, bye: bye)
+            if n > 0 { _ = io.send(socket: from, UnsafeRawBufferPointer(rebasing: buffer[0..<n]), to: destination) }
+        }
         statistics.rtcpSent = rtcp.reportsSent
     }
 
@@ -399,6 +409,7 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
         defer {
             statistics.jitterBufferDelayMilliseconds = Int(jitterBuffer.statistics.currentDelayMs)
             statistics.concealedFrames = jitterBuffer.statistics.concealed
+            statistics.comfortNoiseFrames = jitterBuffer.statistics.comfortNoise
         }
         if jitterBuffer.mode != playoutMode { jitterBuffer.setMode(playoutMode) }  // after `reconfigure`
         guard detector != nil || recorder != nil else {

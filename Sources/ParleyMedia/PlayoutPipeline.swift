@@ -56,8 +56,8 @@ public final class PlayoutPipeline {
 
     /// At most this many pitch periods are removed per frame, one per `accelerateStepMs`
     /// of delay over the target.
-    public var maximumPeriodsPerFrame = 1
-    public var accelerateStepMs = 40.0
+    public var maximumPeriodsPerFrame = 2
+    public var accelerateStepMs = 30.0
     /// Speech is shortened only this far (ms) over the target; below it, only quiet frames go.
     public var speechAccelerateMs = 40.0
     /// A frame is quiet below this level (dBov), or outside speech within this many dB of
@@ -70,6 +70,9 @@ public final class PlayoutPipeline {
     private var vad = VoiceActivityDetector()
     private let noise: ToneGenerator?
     private var noiseLevel: Double = .nan
+    /// The level (dBov) of the sender's last comfort-noise packet, until it speaks again:
+    /// its silence is played at that level.
+    private var comfortNoiseLevel: Double?
     private let unitsPerSample: Double
     private var queue: [Int16]
     private var queued = 0
@@ -122,6 +125,7 @@ public final class PlayoutPipeline {
                     startedCount += 1
                 }
                 let start = queued
+                comfortNoiseLevel = nil
                 decode(payload)
                 let quiet = listen(from: start)
                 if timeScaling { adjust(frameStart: start, quiet: quiet) }
@@ -140,7 +144,8 @@ public final class PlayoutPipeline {
             case .prefetching, .empty:
                 // Nothing due: finish the frame with what is queued (padded with silence);
                 // between talkspurts of a stream, comfort noise at the background level.
-                if queued == 0, buffer.statistics.received > 0, !vad.isSpeech, vad.noiseFloorDBov > -90 {
+                if queued == 0, buffer.statistics.received > 0,
+                   comfortNoiseLevel != nil || (!vad.isSpeech && vad.noiseFloorDBov > -90) {
                     fillComfortNoise(nil)
                     receiving = true
                 }
@@ -245,11 +250,11 @@ public final class PlayoutPipeline {
     }
 
     /// Appends comfort noise up to the end of the current frame (a whole frame if the
-    /// queue is empty): at the level a CN packet gives (RFC 3389 §3: −dBov in its first
-    /// byte), else at the background level the detector measured.
+    /// queue is empty): at the level the sender's last CN packet gave (RFC 3389 §3: −dBov in
+    /// its first byte) until it speaks again, else at the background level the detector measured.
     private func fillComfortNoise(_ payload: UnsafeRawBufferPointer?) {
-        var level = Double(vad.noiseFloorDBov)
-        if let payload, payload.count > 0 { level = -Double(payload[0] & 0x7F) }
+        if let payload, payload.count > 0 { comfortNoiseLevel = -Double(payload[0] & 0x7F) }
+        var level = comfortNoiseLevel ?? Double(vad.noiseFloorDBov)
         if !level.isFinite || level < -90 { level = -96 }
         let wanted = max(frameSamples, queued + frameSamples - queued % frameSamples) - queued
         let count = min(wanted, queue.count - queued)

@@ -9,8 +9,8 @@ import ParleyRTP
 /// report with a reception report block and SDES CNAME at the randomized interval, and
 /// what the peer's reports tell us (its loss and jitter of our stream, the round-trip time).
 ///
-/// Media plane: confined to the leg's loop. Reports are built every few seconds, so the
-/// compound packet is allocated then; nothing here allocates per RTP packet.
+/// Media plane: confined to the leg's loop. Reports are written into the leg's buffer
+/// (`RTCPCompoundWriter`); nothing here allocates, per RTP packet or per report.
 struct RTCPReporter {
     /// Session bandwidth assumed for the RTCP share, octets per second (G.711 64 kb/s + headers);
     /// RTCP gets 5 % of it (§6.2).
@@ -18,6 +18,8 @@ struct RTCPReporter {
 
     let ssrc: UInt32
     let cname: String
+    /// The CNAME as it goes on the wire (at most 255 octets), kept so reports copy it.
+    private let cnameBytes: [UInt8]
     let clockRate: Int
     private(set) var statistics = RTPReceiveStatistics()
     private(set) var remoteSSRC: UInt32?
@@ -39,6 +41,7 @@ struct RTCPReporter {
     init(ssrc: UInt32, cname: String, clockRate: Int, nowMs: Int64) {
         self.ssrc = ssrc
         self.cname = cname
+        cnameBytes = Array(cname.utf8.prefix(255))
         self.clockRate = clockRate
         var rng = SystemRandomNumberGenerator()
         let first = RTCPInterval.interval(members: 2, senders: 1, bandwidth: RTCPReporter.sessionBandwidth * 0.05, weSent: true,
@@ -69,30 +72,32 @@ struct RTCPReporter {
 
     func due(nowMs: Int64) -> Bool { nowMs >= nextReportMs }
 
-    /// Our compound packet: SR (with a report block once the peer's stream is valid), SDES
-    /// CNAME, and BYE when leaving. Schedules the next report.
-    mutating func makeReport(nowMs: Int64, rtpTimestamp: UInt32, bye: Bool) -> [UInt8] {
-        var blocks: [RTCPReportBlock] = []
+    /// Our compound packet, written into `buffer` without allocating: SR (with a report
+    /// block once the peer's stream is valid), SDES CNAME, and BYE when leaving. Schedules
+    /// the next report.
+    /// - Returns: its length, 0 if `buffer` is too small (`RTCPReporter.maximumReportSize` fits).
+    mutating func makeReport(into buffer: UnsafeMutableRawBufferPointer, nowMs: Int64, rtpTimestamp: UInt32, bye: Bool) -> Int {
+        var block: RTCPReportBlock?
         if let remote = remoteSSRC, statistics.isValid {
             let delay = lastSR == 0 ? 0 : NTPTime.compact(milliseconds: UInt64(max(0, nowMs - lastSRArrivalMs)))
-            blocks.append(RTCPReportBlock(ssrc: remote, report: statistics.makeReport(), lastSR: lastSR, delaySinceLastSR: delay))
+            block = RTCPReportBlock(ssrc: remote, report: statistics.makeReport(), lastSR: lastSR, delaySinceLastSR: delay)
         }
-        var packets: [RTCPPacket] = [
-            .senderReport(ssrc: ssrc, sender: RTCPSenderInfo(ntpTimestamp: RTCPReporter.ntpNow(), rtpTimestamp: rtpTimestamp,
-                                                             packetCount: packetsSent, octetCount: octetsSent), reports: blocks),
-            .sourceDescription(RTCPSourceDescription(chunks: [.init(ssrc: ssrc, items: [.init(type: 1, text: cname)])])),
-        ]
-        if bye { packets.append(.bye(ssrcs: [ssrc], reason: nil)) }
-        var out = [UInt8](repeating: 0, count: RTCPCompound.encodedSize(packets))
-        let n = out.withUnsafeMutableBytes { RTCPCompound.write(packets, to: $0) }
-        out.removeSubrange(n...)
+        var writer = RTCPCompoundWriter(buffer)
+        writer.senderReport(ssrc: ssrc, sender: RTCPSenderInfo(ntpTimestamp: RTCPReporter.ntpNow(), rtpTimestamp: rtpTimestamp,
+                                                               packetCount: packetsSent, octetCount: octetsSent), report: block)
+        cnameBytes.withUnsafeBytes { _ = writer.sourceDescription(ssrc: ssrc, cname: $0) }
+        if bye { writer.bye(ssrc: ssrc) }
+        let n = writer.count
         reportsSent += 1
         averageSize = RTCPInterval.updatedAverageSize(averageSize, packetSize: n + 28)
         let next = RTCPInterval.interval(members: 2, senders: remoteSSRC == nil ? 1 : 2, bandwidth: RTCPReporter.sessionBandwidth * 0.05,
                                          weSent: true, averageSize: averageSize, initial: false, using: &rng)
         nextReportMs = nowMs + Int64(next * 1000)
-        return out
+        return n
     }
+
+    /// Room for our largest report: SR with one block (52), SDES with a 255-octet CNAME (268), BYE (8).
+    static let maximumReportSize = 328
 
     /// A compound RTCP packet from the peer: remember its SR for our LSR/DLSR, and read its
     /// report block about our stream. Invalid compounds are ignored (counted by the caller).

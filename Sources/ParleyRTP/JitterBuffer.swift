@@ -130,6 +130,9 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
     /// The consumer's voice-activity decision on the decoded audio: while the sender is
     /// silent, an underrun is its discontinuous transmission (comfort noise), not a loss.
     public var sourceSilent = false
+    /// The last frame played was a comfort-noise packet (RFC 3389): until speech resumes the
+    /// sender is silent by its own word, so an underrun is comfort noise, not a loss.
+    public private(set) var inComfortNoise = false
     /// For the frame last returned as `.normal`: `.accelerate` or `.stretch` when the
     /// policy wants it shortened or lengthened by time-scale modification, else `.none`.
     public private(set) var timeScale: PlayoutAdjustment = .none
@@ -367,14 +370,14 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
                                  frameDuration: frame, at: .underrun) == .insertFrame {
                 statistics.inserted += 1
                 heldFrames += 1
-                if sourceSilent {
+                if sourceSilent || inComfortNoise {
                     statistics.comfortNoise += 1
                     return .comfortNoise(nil)
                 }
                 return .missing
             }
             underrunAdvances += 1
-            if sourceSilent {
+            if sourceSilent || inComfortNoise {
                 // Discontinuous transmission: the sender stopped after silence. Not a loss.
                 statistics.comfortNoise += 1
                 advance()
@@ -412,6 +415,7 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
         underruns = 0
         underrunAdvances = 0
         underrunConcealed = 0
+        inComfortNoise = slot.comfortNoise
         if slot.comfortNoise {
             statistics.comfortNoise += 1
             return .comfortNoise(payload)
@@ -448,6 +452,7 @@ public final class JitterBuffer<Policy: PlayoutPolicy> {
         highestSequence = nil
         nextSequence = nil
         playing = false
+        inComfortNoise = false
         underruns = 0
         underrunAdvances = 0
         underrunConcealed = 0

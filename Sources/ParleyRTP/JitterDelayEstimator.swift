@@ -35,10 +35,10 @@ public struct JitterDelayEstimator: Sendable {
         public var maximumDelayMs: Double
 
         /// The defaults are the configuration `Benchmarks/JitterEval` measured against
-        /// spandsp's play-out buffer (README): a 10 s window, the 99.5 % quantile, 60 ms
+        /// spandsp's play-out buffer (README): a 10 s window, the 99.5 % quantile, 55 ms
         /// headroom, a 30 s release and at most 200 ms over the fastest packet.
         public init(clockRate: Int = 8000, windowPackets: Int = 500, quantile: Double = 0.995,
-                    headroomMs: Double = 60, releasePackets: Double = 1500,
+                    headroomMs: Double = 55, releasePackets: Double = 1500,
                     initialDelayMs: Double = 40, minimumDelayMs: Double = 0, maximumDelayMs: Double = 200) {
             self.initialDelayMs = initialDelayMs
             self.clockRate = clockRate

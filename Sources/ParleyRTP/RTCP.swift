@@ -473,69 +473,32 @@ public enum RTCPPacket: Equatable, Sendable {
         return RTCPLayout.headerSize + body
     }
 
-    /// Writes this packet (no padding bit; lists longer than 31 entries are cut at 31).
+    /// Writes this packet (no padding bit; lists longer than 31 entries are cut at 31) with
+    /// `RTCPCompoundWriter`.
     /// - Returns: bytes written, or 0 if the buffer is too small or the packet exceeds 65536 words.
     @discardableResult
     public func write(to buffer: UnsafeMutableRawBufferPointer) -> Int {
-        let size = encodedSize
-        guard buffer.count >= size, size / 4 - 1 <= Int(UInt16.max) else { return 0 }
-        for i in 0..<size { buffer[i] = 0 }
-        var at = RTCPLayout.headerSize
-        let count: Int
-        let type: UInt8
+        var w = RTCPCompoundWriter(buffer)
         switch self {
         case let .senderReport(ssrc, sender, reports):
-            type = RTCPPacketType.senderReport.rawValue
-            count = min(reports.count, RTCPLayout.maxCount)
-            writeUInt32(buffer, at, ssrc)
-            writeUInt32(buffer, at + 4, UInt32(truncatingIfNeeded: sender.ntpTimestamp >> 32))
-            writeUInt32(buffer, at + 8, UInt32(truncatingIfNeeded: sender.ntpTimestamp))
-            writeUInt32(buffer, at + 12, sender.rtpTimestamp)
-            writeUInt32(buffer, at + 16, sender.packetCount)
-            writeUInt32(buffer, at + 20, sender.octetCount)
-            at += RTCPLayout.ssrcSize + RTCPLayout.senderInfoSize
-            for r in reports.prefix(count) { r.write(to: buffer, at: at); at += RTCPLayout.reportBlockSize }
+            reports.withUnsafeBufferPointer { _ = w.senderReport(ssrc: ssrc, sender: sender, reports: $0) }
         case let .receiverReport(ssrc, reports):
-            type = RTCPPacketType.receiverReport.rawValue
-            count = min(reports.count, RTCPLayout.maxCount)
-            writeUInt32(buffer, at, ssrc)
-            at += RTCPLayout.ssrcSize
-            for r in reports.prefix(count) { r.write(to: buffer, at: at); at += RTCPLayout.reportBlockSize }
+            reports.withUnsafeBufferPointer { _ = w.receiverReport(ssrc: ssrc, reports: $0) }
         case let .sourceDescription(sdes):
-            type = RTCPPacketType.sourceDescription.rawValue
-            count = min(sdes.chunks.count, RTCPLayout.maxCount)
-            for c in sdes.chunks.prefix(count) {
-                let chunkStart = at
-                writeUInt32(buffer, at, c.ssrc)
-                at += RTCPLayout.ssrcSize
-                for item in c.items {
-                    let n = min(255, item.value.count)
-                    buffer[at] = item.type
-                    buffer[at + 1] = UInt8(n)
-                    item.value.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[(at + 2)..<(at + 2 + n)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                    at += 2 + n
-                }
-                at = chunkStart + c.encodedSize   // null item and padding are the zeros written above
+            w.beginSourceDescription()
+            for c in sdes.chunks.prefix(RTCPLayout.maxCount) {
+                w.chunk(ssrc: c.ssrc)
+                for item in c.items { item.value.withUnsafeBytes { _ = w.item(type: item.type, text: $0) } }
             }
+            w.endSourceDescription()
         case let .bye(ssrcs, reason):
-            type = RTCPPacketType.bye.rawValue
-            count = min(ssrcs.count, RTCPLayout.maxCount)
-            for s in ssrcs.prefix(count) { writeUInt32(buffer, at, s); at += RTCPLayout.ssrcSize }
-            if let reason {
-                let text = reason.utf8.prefix(255)
-                buffer[at] = UInt8(text.count)
-                for (k, v) in text.enumerated() { buffer[at + 1 + k] = v }
+            ssrcs.withUnsafeBufferPointer { list in
+                guard var text = reason else { _ = w.bye(ssrcs: list); return }
+                text.withUTF8 { _ = w.bye(ssrcs: list, reason: UnsafeRawBufferPointer($0)) }
             }
-        case let .other(packetType, c, bytes):
-            type = packetType
-            count = Int(c & RTCPLayout.countMask)
-            bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[at..<(at + $0.count)]).copyMemory(from: $0) }
+        case let .other(packetType, count, body):
+            body.withUnsafeBytes { _ = w.other(packetType: packetType, count: count, body: $0) }
         }
-        buffer[0] = RTPHeader.version << RTCPLayout.versionShift | UInt8(count)
-        buffer[1] = type
-        let words = UInt16(size / 4 - 1)
-        buffer[2] = UInt8(truncatingIfNeeded: words >> 8)
-        buffer[3] = UInt8(truncatingIfNeeded: words)
-        return size
+        return w.count
     }
 }

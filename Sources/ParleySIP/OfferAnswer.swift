@@ -36,6 +36,9 @@ public struct NegotiatedAudio: Equatable, Sendable {
     public var formatParameters: String?
     /// RTCP multiplexed on the RTP port (RFC 5761), when the offer asked for it.
     public var rtcpMux: Bool = false
+    /// Payload type of comfort noise (RFC 3389, `CN/8000`, static 13) when the offer has it
+    /// and the codec runs at 8 kHz: the peer's silence suppression is then played as noise.
+    public var comfortNoisePayloadType: UInt8? = nil
     public var remoteAddress: String
     public var remotePort: Int
     /// The direction this side states in the answer.
@@ -89,6 +92,11 @@ public struct OfferAnswer: Sendable {
                     telephoneEvents[map.rate] = pt
                 }
             }
+            let comfortNoise = m.formats.lazy.compactMap { f -> UInt8? in
+                guard let pt = UInt8(f), pt < 128 else { return nil }
+                guard let map = m.rtpmap(f) else { return pt == 13 ? pt : nil }
+                return map.name.uppercased() == "CN" && map.rate == 8000 ? pt : nil
+            }.first
             for f in m.formats {
                 guard let pt = UInt8(f), pt < 128 else { continue }
                 let map = m.rtpmap(f)
@@ -103,7 +111,9 @@ public struct OfferAnswer: Sendable {
                     let teRate = telephoneEvents[codec.clockRate] != nil ? codec.clockRate : 8000
                     chosen = (index, NegotiatedAudio(codec: codec, payloadType: pt, telephoneEventPayloadType: telephoneEvents[teRate],
                                                      telephoneEventClockRate: teRate, formatParameters: m.fmtp(f),
-                                                     rtcpMux: m.has("rtcp-mux"), remoteAddress: address, remotePort: m.port,
+                                                     rtcpMux: m.has("rtcp-mux"),
+                                                     comfortNoisePayloadType: codec.clockRate == 8000 ? comfortNoise : nil,
+                                                     remoteAddress: address, remotePort: m.port,
                                                      direction: m.direction.answer, ptime: ptime))
                     break
                 }
@@ -130,6 +140,10 @@ public struct OfferAnswer: Sendable {
                 formats.append("\(te)")
                 attrs.append(.init("rtpmap", "\(te) telephone-event/\(n.telephoneEventClockRate)"))
                 attrs.append(.init("fmtp", "\(te) 0-16"))
+            }
+            if let cn = n.comfortNoisePayloadType {
+                formats.append("\(cn)")
+                attrs.append(.init("rtpmap", "\(cn) CN/8000"))
             }
             attrs.append(.init("ptime", "20"))
             if n.rtcpMux { attrs.append(.init("rtcp-mux")) }

@@ -43,6 +43,7 @@ extension CallController {
                           || (config.rtp.inbandDTMF == .auto && negotiated.telephoneEventPayloadType == nil),
                       symmetric: config.rtp.symmetric)
         parameters.rtcpMux = negotiated.rtcpMux
+        parameters.comfortNoisePayloadType = negotiated.comfortNoisePayloadType
         return parameters
     }
 

@@ -235,7 +235,7 @@ struct JitterBufferTests {
         }
         let s = h.buffer.statistics
         #expect(maxBuffered <= 7)
-        // The target is about 71 ms (10 ms of jitter + 60 ms headroom); the delay stays within
+        // The target is about 66 ms (10 ms of jitter + 55 ms headroom); the delay stays within
         // the policy's hysteresis (a frame and 30 ms) of it instead of growing or draining by 180 ms.
         #expect(maxDelay < 130)
         #expect(s.overflow == 0)
@@ -311,7 +311,7 @@ struct JitterBufferTests {
         #expect(h.results.contains(.probation))
         #expect(h.results.contains(.resynchronized))
         // The first packet of the new stream was held on probation; the resync discarded the
-        // old stream's last packets, still waiting for their play-out time (the 60 ms headroom
+        // old stream's last packets, still waiting for their play-out time (the 55 ms headroom
         // holds two or three); the new stream plays.
         let old = out.played.prefix { $0 < 50 }
         #expect(Array(old) == Array(0..<old.count))
