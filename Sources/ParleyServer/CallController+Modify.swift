@@ -69,6 +69,7 @@ extension CallController {
         let before = call.negotiated
         let changed = !heldByAddress && (before?.codec != negotiated.codec || before?.payloadType != negotiated.payloadType
             || before?.telephoneEventPayloadType != negotiated.telephoneEventPayloadType
+            || before?.comfortNoisePayloadType != negotiated.comfortNoisePayloadType
             || before?.remoteAddress != negotiated.remoteAddress || before?.remotePort != negotiated.remotePort
             || before?.formatParameters != negotiated.formatParameters)
         guard changed else { return answer(request, call: call, sdp: sdp, direction: offered, from: source, remember: remember) }
