@@ -30,6 +30,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         // Test only: TestClock, so flow tests advance time instead of sleeping.
         .package(url: "https://github.com/pointfreeco/swift-clocks.git", from: "1.0.0"),
+        // Admin HTTP API and Prometheus metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // System libraries, linked through pkg-config; Debian packages named as providers.
@@ -63,6 +68,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             // Digest authentication: MD5, SHA-256 and HMAC for the nonces.
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: nioSwift5),
         // Voicemail storage: SQLite through GRDB (WAL, migrations), audio files beside it.
         .target(name: "ParleyStore", dependencies: [
@@ -71,8 +77,20 @@ let package = Package(
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSwift6),
+        // Admin HTTP API (Hummingbird): JSON over loopback with a bearer token, live call
+        // events, Prometheus /metrics. Control plane only: never on a media or SIP thread.
+        .target(name: "ParleyAdmin", dependencies: [
+            "ParleyServer", "ParleyStore", "ParleyMedia", "ParleyDSP",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ], swiftSettings: strictSwift6),
         .executableTarget(name: "parley", dependencies: [
-            "ParleyServer", "ParleyStore",
+            "ParleyServer", "ParleyStore", "ParleyAdmin",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         // main.swift holds `@main`; with the subcommands in files of their own it must be

@@ -29,6 +29,9 @@ public struct LegStatistics: Sendable, Equatable {
     public var duplicatesDropped = 0
     public var concealedFrames = 0
     public var jitterBufferDelayMilliseconds = 0
+    /// Packets of the peer's stream lost (RFC 3550 A.3 cumulative count; may go negative
+    /// with duplicates), as of the last tick.
+    public var packetsLost = 0
     /// RTCP: compounds sent and received, the round-trip time (-1 unknown) and the peer's
     /// reported fraction lost of our stream in 1/256 (-1 unknown).
     public var rtcpSent = 0

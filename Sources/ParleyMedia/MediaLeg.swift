@@ -395,6 +395,7 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
         defer {
             statistics.jitterBufferDelayMilliseconds = Int(jitterBuffer.statistics.currentDelayMs)
             statistics.concealedFrames = jitterBuffer.statistics.concealed
+            statistics.packetsLost = Int(rtcp.statistics.cumulativeLost)
         }
         if jitterBuffer.mode != playoutMode { jitterBuffer.setMode(playoutMode) }  // after `reconfigure`
         guard detector != nil || recorder != nil else {

@@ -84,6 +84,8 @@ public struct ParleyConfig: Sendable, Equatable {
     /// On SIGTERM, how long calls in progress may go on before they are ended.
     public var shutdownGraceMilliseconds: Int64 = 30_000
     public var storage = Storage(dataDirectory: "var")
+    /// The admin HTTP API (ParleyConfig+Admin.swift); nil: none.
+    public var admin: Admin?
 
     /// The tenant serving a Request-URI host (case-insensitive), if any.
     public func tenant(forHost host: String) -> Tenant? {
@@ -108,7 +110,7 @@ extension ParleyConfig {
     public static func parse(_ text: String, file: String) throws -> ParleyConfig {
         let r = YAMLReader(file: file)
         let root = try r.root(text)
-        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace", "storage"])
+        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace", "storage", "admin"])
         let baseDir = (file as NSString).deletingLastPathComponent
 
         // sip
@@ -235,6 +237,7 @@ extension ParleyConfig {
         var config = ParleyConfig(file: file, sip: sipSettings, rtp: rtp, prompts: prompts, tenants: tenants)
         if let v = r.field(top, "shutdown_grace") { config.shutdownGraceMilliseconds = try r.duration(v) }
         config.storage = try parseStorage(r, top, baseDir: baseDir)
+        config.admin = try parseAdmin(r, top)
         return config
     }
 

@@ -78,6 +78,7 @@ public final class ParleyServer: @unchecked Sendable {
         }
         let udp = udpChannel
         controller.attach(send: { message, peer in
+            if let status = message.status { ParleyMetrics.sipResponseSent(status) }
             let bytes = message.serialized()
             if let connection = peer.connection {
                 var buffer = connection.allocator.buffer(capacity: bytes.count)

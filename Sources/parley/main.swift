@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ParleyAdmin
 import ParleyServer
+import ParleyStore
 
 @main
 struct Parley: AsyncParsableCommand {
@@ -28,9 +30,23 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let cfg: ParleyConfig
         let server: ParleyServer
+        let admin: AdminServer?
         do {
             cfg = try ParleyConfig.load(path: config)
+            // Metrics first: counters made before the bootstrap would stay no-ops.
+            let registry = cfg.admin != nil ? MetricsExporter.bootstrap() : nil
             server = try await ParleyServer.start(config: cfg, eventsPath: events, logger: logger)
+            do {
+                if let settings = cfg.admin {
+                    admin = try await AdminServer.start(server: server, admin: settings, configPath: config,
+                                                        store: try Self.openStore(cfg), registry: registry, logger: logger)
+                } else {
+                    admin = nil
+                }
+            } catch {
+                await server.shutdown()
+                throw error
+            }
         } catch {
             FileHandle.standardError.write(Data("parley: \(error)\n".utf8))
             throw ExitCode(2)
@@ -56,8 +72,17 @@ struct Serve: AsyncParsableCommand {
         }
         reloader.cancel()
         logger.info("stopping")
+        await admin?.stop()
         await server.shutdown()
         withExtendedLifetime((watcher, hangups)) {}
+    }
+}
+
+extension Serve {
+    /// The voicemail store the admin API manages.
+    static func openStore(_ cfg: ParleyConfig) throws -> SQLiteVoicemailStore {
+        try SQLiteVoicemailStore.open(dataDirectory: cfg.storage.dataDirectory,
+                                      busyTimeout: TimeInterval(cfg.storage.busyTimeoutMilliseconds) / 1000)
     }
 }
 

@@ -1,0 +1,153 @@
+import Foundation
+import ParleyMedia
+import ParleyServer
+import ParleyStore
+
+/// The JSON shapes of the admin API (see openapi/parley-admin.yaml); keys are written in
+/// snake_case by `AdminJSON`.
+enum AdminModels {
+    struct Status: Encodable { var status: String }
+
+    struct Health: Encodable {
+        var status: String
+        var uptimeSeconds: Int
+        var activeCalls: Int
+    }
+
+    struct Usage: Encodable {
+        var inUse: Int
+        /// nil: no limit.
+        var limit: Int?
+    }
+
+    struct Licences: Encodable { var concurrentCalls: Usage }
+
+    struct Tenant: Encodable {
+        var name: String
+        var domains: [String]
+        var numbers: [String]
+        var licences: Licences
+
+        init(_ tenant: ParleyConfig.Tenant, activeCalls: Int) {
+            name = tenant.name
+            domains = tenant.domains
+            numbers = tenant.numbers.keys.sorted()
+            licences = Licences(concurrentCalls: Usage(inUse: activeCalls, limit: tenant.concurrentCalls))
+        }
+    }
+
+    struct Options: Codable {
+        var attachAudio: Bool?
+        var deleteAfterEmail: Bool?
+        var maxMessages: Int?
+        var maxMessageSeconds: Int?
+        static let fields: Set<String> = ["attach_audio", "delete_after_email", "max_messages", "max_message_seconds"]
+
+        init(_ o: MailboxOptions) {
+            attachAudio = o.attachAudio; deleteAfterEmail = o.deleteAfterEmail
+            maxMessages = o.maxMessages; maxMessageSeconds = o.maxMessageSeconds
+        }
+
+        func applied(to o: MailboxOptions) -> MailboxOptions {
+            MailboxOptions(attachAudio: attachAudio ?? o.attachAudio, deleteAfterEmail: deleteAfterEmail ?? o.deleteAfterEmail,
+                           maxMessages: maxMessages ?? o.maxMessages, maxMessageSeconds: maxMessageSeconds ?? o.maxMessageSeconds)
+        }
+    }
+
+    struct Counts: Encodable {
+        var new: Int, old: Int, saved: Int, deleted: Int, urgentNew: Int
+        init(_ c: FolderCounts) { new = c.new; old = c.old; saved = c.saved; deleted = c.deleted; urgentNew = c.urgentNew }
+    }
+
+    struct Mailbox: Encodable {
+        var tenant: String
+        var number: String
+        var name: String
+        var emails: [String]
+        var options: Options
+        var counts: Counts?
+
+        init(_ m: ParleyStore.Mailbox, counts: FolderCounts?) {
+            tenant = m.key.tenant; number = m.key.number; name = m.name; emails = m.emails
+            options = Options(m.options); self.counts = counts.map(Counts.init)
+        }
+    }
+
+    struct NewMailbox: Decodable {
+        var number: String
+        var name: String
+        var pin: String
+        var emails: [String]?
+        var options: Options?
+        static let fields: Set<String> = ["number", "name", "pin", "emails", "options"]
+    }
+
+    struct MailboxChange: Decodable {
+        var name: String?
+        var pin: String?
+        var emails: [String]?
+        var options: Options?
+        static let fields: Set<String> = ["name", "pin", "emails", "options"]
+    }
+
+    struct Message: Encodable {
+        var id: String
+        var folder: String
+        var urgent: Bool
+        var callerNumber: String
+        var callerName: String
+        var receivedAt: Date
+        var durationMs: Int
+        var emailState: String
+        var damaged: Bool
+
+        init(_ m: VoicemailMessage) {
+            id = m.id; folder = m.folder.rawValue; urgent = m.urgent; callerNumber = m.callerNumber
+            callerName = m.callerName; receivedAt = m.receivedAt; durationMs = m.durationMilliseconds
+            emailState = m.emailState.rawValue; damaged = m.damaged
+        }
+    }
+
+    struct Greeting: Encodable {
+        var kind: String
+        var durationMs: Int
+        var recordedAt: Date
+        init(_ g: ParleyStore.Greeting) { kind = g.kind.rawValue; durationMs = g.durationMilliseconds; recordedAt = g.recordedAt }
+    }
+
+    struct Media: Encodable {
+        var packetsIn: Int
+        var packetsOut: Int
+        var packetsLost: Int
+        var packetsLate: Int
+        var jitterBufferMs: Int
+        var roundTripMs: Int?
+
+        init(_ s: LegStatistics) {
+            packetsIn = s.packetsReceived; packetsOut = s.packetsSent; packetsLost = s.packetsLost
+            packetsLate = s.lateDropped; jitterBufferMs = s.jitterBufferDelayMilliseconds
+            roundTripMs = s.roundTripMilliseconds >= 0 ? s.roundTripMilliseconds : nil
+        }
+    }
+
+    struct Call: Encodable {
+        var callId: String
+        var tenant: String
+        var number: String
+        var app: String
+        var from: String
+        var state: String
+        var codec: String?
+        var receivedAt: Date
+        var media: Media?
+
+        init(_ c: CallSummary, statistics: LegStatistics?) {
+            callId = c.callID; tenant = c.tenant; number = c.number; app = c.app; from = c.from
+            state = c.state; codec = c.codec; receivedAt = c.receivedAt; media = statistics.map(Media.init)
+        }
+    }
+
+    struct Reloaded: Encodable { var reloaded: Bool; var tenants: Int }
+    struct HungUp: Encodable { var callId: String; var hungUp: Bool }
+    struct Deleted: Encodable { var deleted: Bool }
+}
