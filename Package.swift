@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // The server as a Service in a ServiceGroup: graceful shutdown on SIGTERM.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // Test only: TestClock, so flow tests advance time instead of sleeping.
         .package(url: "https://github.com/pointfreeco/swift-clocks.git", from: "1.0.0"),
         // Admin HTTP API and Prometheus metrics.
@@ -68,6 +70,8 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             // Digest authentication: MD5, SHA-256 and HMAC for the nonces.
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: nioSwift5),
         // Voicemail storage: SQLite through GRDB (WAL, migrations), audio files beside it.
@@ -88,10 +92,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strictSwift6),
         .executableTarget(name: "parley", dependencies: [
-            "ParleyServer", "ParleyStore", "ParleyAdmin",
+            "ParleyServer", "ParleyStore", "ParleySIP", "ParleyMedia", "ParleyDSP", "ParleyAdmin",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         // main.swift holds `@main`; with the subcommands in files of their own it must be
         // parsed as a library file, not as top-level code.
@@ -109,6 +115,7 @@ let package = Package(
         .testTarget(name: "ParleyAppsTests", dependencies: ["ParleyApps", .product(name: "Clocks", package: "swift-clocks")]),
         .testTarget(name: "ParleyServerTests", dependencies: ["ParleyServer", "ParleySIP", "ParleyMedia",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log")], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyStoreTests", dependencies: ["ParleyStore", "ParleyDSP"]),
     ]

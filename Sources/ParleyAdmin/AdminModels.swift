@@ -14,25 +14,17 @@ enum AdminModels {
         var activeCalls: Int
     }
 
-    struct Usage: Encodable {
-        var inUse: Int
-        /// nil: no limit.
-        var limit: Int?
-    }
-
-    struct Licences: Encodable { var concurrentCalls: Usage }
-
     struct Tenant: Encodable {
         var name: String
         var domains: [String]
         var numbers: [String]
-        var licences: Licences
+        var licences: LicenceUsage?
 
-        init(_ tenant: ParleyConfig.Tenant, activeCalls: Int) {
+        init(_ tenant: ParleyConfig.Tenant, licences: LicenceUsage?) {
             name = tenant.name
             domains = tenant.domains
             numbers = tenant.numbers.keys.sorted()
-            licences = Licences(concurrentCalls: Usage(inUse: activeCalls, limit: tenant.concurrentCalls))
+            self.licences = licences
         }
     }
 

@@ -155,7 +155,7 @@ extension AdminRoutes {
     // MARK: - Helpers
 
     func storeAndTenant(_ context: BasicRequestContext) async throws -> (SQLiteVoicemailStore, String) {
-        let tenant = try await self.tenant(context).tenant.name
+        let tenant = try await self.tenant(context).name
         guard let store else { throw AdminError.storeClosed }
         return (store, tenant)
     }

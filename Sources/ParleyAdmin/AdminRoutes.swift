@@ -50,7 +50,7 @@ struct AdminRoutes: Sendable {
     func reload() async throws -> Response {
         switch await server.reload(path: configPath) {
         case .success:
-            let tenants = await server.tenantUsage().count
+            let tenants = await server.currentTenants().count
             return try AdminJSON.response(AdminModels.Reloaded(reloaded: true, tenants: tenants))
         case let .failure(error):
             throw AdminError(.unprocessableContent, "invalid_config", "configuration not reloaded; the old one stays in force: \(error)")
@@ -58,9 +58,9 @@ struct AdminRoutes: Sendable {
     }
 
     /// The tenant named in the path, as now configured; 404 when there is none.
-    func tenant(_ context: BasicRequestContext) async throws -> (tenant: ParleyConfig.Tenant, activeCalls: Int) {
+    func tenant(_ context: BasicRequestContext) async throws -> ParleyConfig.Tenant {
         let name = AdminRoutes.param(context, "tenant")
-        guard let found = await server.tenantUsage().first(where: { $0.tenant.name == name }) else {
+        guard let found = await server.currentTenants().first(where: { $0.name == name }) else {
             throw AdminError.notFound("no tenant \(AdminRoutes.quoted(name))")
         }
         return found

@@ -6,6 +6,7 @@ import NIOCore
 import ParleyServer
 import ParleyStore
 import Prometheus
+import ServiceLifecycle
 
 /// A problem that keeps the admin API from starting (and the server with it).
 public struct AdminStartError: Error, CustomStringConvertible {
@@ -20,7 +21,7 @@ public struct AdminStartError: Error, CustomStringConvertible {
 /// a token refuses to start. Handlers run on Hummingbird's own event loops and the
 /// cooperative pool: they reach the SIP loop through `ParleyServer`'s async functions and
 /// the store through its own connection pool, never a media thread.
-public final class AdminServer: Sendable {
+public final class AdminServer: Service, Sendable {
     public let host: String
     /// The port bound (the configured one, or the one the system chose for port 0).
     public let port: Int
@@ -82,6 +83,12 @@ public final class AdminServer: Sendable {
         let poller = exporter.map { exporter in Task { await exporter.run() } }
         logger.info("admin API listening", metadata: ["admin": "http://\(admin.host.contains(":") ? "[\(admin.host)]" : admin.host):\(port)"])
         return AdminServer(host: admin.host, port: port, run: run, poller: poller, streams: streams, logger: logger)
+    }
+
+    /// As a `Service`: already serving; stops on graceful shutdown (or cancellation).
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await stop()
     }
 
     /// Ends the event streams and stops the HTTP server.

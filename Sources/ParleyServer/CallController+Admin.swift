@@ -22,13 +22,6 @@ extension CallController {
         }.sorted { $0.receivedAt < $1.receivedAt }
     }
 
-    /// Active calls per tenant (what counts against the concurrent-call licence).
-    func callsPerTenant() -> [String: Int] {
-        var out: [String: Int] = [:]
-        for call in calls.values where call.state != .ended { out[call.tenant, default: 0] += 1 }
-        return out
-    }
-
     /// The media legs of calls in progress, for statistics.
     func activeLegs() -> [(callID: String, leg: MediaLeg)] {
         calls.values.compactMap { call in call.state == .ended ? nil : call.leg.map { (call.id, $0) } }

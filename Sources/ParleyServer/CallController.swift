@@ -234,7 +234,7 @@ final class CallController: @unchecked Sendable {
             return refuse(invite, from: source, status: 404, reason: "Not Found", log: "tenant \(tenant.name) has no number '\(uri.user ?? "")'")
         }
         if let limit = tenant.concurrentCalls {
-            let inUse = calls.values.filter { $0.tenant == tenant.name && $0.state != .ended }.count
+            let inUse = callsInUse(tenant: tenant.name)
             if inUse >= limit {
                 var r = SIPResponses.response(to: invite, status: 503, reason: "Service Unavailable", toTag: SIPResponses.randomToken(10))
                 r.appendWarning(399, "tenant \(tenant.name): concurrent call licence of \(limit) reached")

@@ -25,6 +25,8 @@ final class LegCallChannel: CallChannel, @unchecked Sendable {
         var recorder: (id: Int, recorder: Recorder)?
         var task: Task<Void, Never>?
         var ended = false
+        /// The recording open at hang-up, being stopped and flushed.
+        var closing: EventLoopFuture<Void>?
     }
     private let state = NIOLockedValueBox(State())
 
@@ -77,8 +79,17 @@ final class LegCallChannel: CallChannel, @unchecked Sendable {
         continuation.finish()
         task?.cancel()
         if let recording {
-            _ = leg.stopRecording().always { _ in recording.finish() }
+            let closing = leg.stopRecording().always { _ in recording.finish() }
+            state.withLockedValue { $0.closing = closing }
         }
+    }
+
+    /// Returns once the flow's task has finished and a recording open at hang-up is flushed
+    /// and closed: what shutdown waits for before the media threads stop.
+    func settled() async {
+        let (task, closing) = state.withLockedValue { ($0.task, $0.closing) }
+        await task?.value
+        try? await closing?.get()
     }
 
     /// `welcome#12` → 12; the prompt name itself is what the event log shows.

@@ -74,6 +74,10 @@ public struct ParleyConfig: Sendable, Equatable {
         public var promptFolder: String
         /// Mailbox → SIP URI for unsolicited message-waiting NOTIFYs (ParleyConfig+MessageWaiting.swift).
         public var messageWaitingTargets: [String: String] = [:]
+        /// Licence: voicemail for call flows (deposit and retrieval); without it callers hear not-available.
+        public var voicemailLicensed = true
+        /// Licence: the auto-attendant tier (basic: no schedules or extension dialling).
+        public var autoAttendantLicense = AutoAttendantLicense.standard
     }
 
     public var file: String
@@ -107,8 +111,10 @@ extension ParleyConfig {
         return try parse(text, file: path)
     }
 
-    public static func parse(_ text: String, file: String) throws -> ParleyConfig {
-        let r = YAMLReader(file: file)
+    /// `environment` resolves `${NAME}` references in string values (the process's by default).
+    public static func parse(_ text: String, file: String,
+                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ParleyConfig {
+        let r = YAMLReader(file: file, environment: environment)
         let root = try r.root(text)
         let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace", "storage", "admin"])
         let baseDir = (file as NSString).deletingLastPathComponent
@@ -193,8 +199,10 @@ extension ParleyConfig {
             let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts", "mwi"])
             var concurrentCalls: Int?
             var aaLicense = AutoAttendantLicense.standard
+            var voicemailLicensed = true
             if let lv = r.field(t, "licenses") {
-                let l = try r.mapping(lv, allowed: ["concurrent_calls", "auto_attendant"])
+                let l = try r.mapping(lv, allowed: ["concurrent_calls", "auto_attendant", "voicemail"])
+                if let v = r.field(l, "voicemail") { voicemailLicensed = try r.bool(v) }
                 if let v = r.field(l, "concurrent_calls") { concurrentCalls = try r.int(v, in: 0...1_000_000) }
                 if let v = r.field(l, "auto_attendant") {
                     guard let level = AutoAttendantLicense(rawValue: try r.string(v)) else { throw r.error(v, "expected basic or standard") }
@@ -229,7 +237,7 @@ extension ParleyConfig {
             }
             tenants.append(Tenant(name: name, domains: domains, numbers: numbers, concurrentCalls: concurrentCalls,
                                   attendant: attendant, promptFolder: promptFolder,
-                                  messageWaitingTargets: try messageWaitingTargets(r, tenant: t)))
+                                  messageWaitingTargets: try messageWaitingTargets(r, tenant: t), voicemailLicensed: voicemailLicensed, autoAttendantLicense: aaLicense))
         }
         guard !tenants.isEmpty else { throw r.error(tenantsNode, "needs at least one tenant") }
         sipSettings.listen = listen

@@ -17,12 +17,10 @@ extension ParleyServer {
         return (try? await sipChannel.eventLoop.submit { controller.hangUp(callID: callID) }.get()) ?? false
     }
 
-    /// The tenants now in force (after any reload) with their calls in progress.
-    public func tenantUsage() async -> [(tenant: ParleyConfig.Tenant, activeCalls: Int)] {
+    /// The tenants now in force (after any reload), in configuration order.
+    public func currentTenants() async -> [ParleyConfig.Tenant] {
         let controller = self.controller
-        let snapshot = try? await sipChannel.eventLoop.submit { (controller.config.tenants, controller.callsPerTenant()) }.get()
-        guard let (tenants, perTenant) = snapshot else { return [] }
-        return tenants.map { ($0, perTenant[$0.name] ?? 0) }
+        return (try? await sipChannel.eventLoop.submit { controller.config.tenants }.get()) ?? []
     }
 
     /// True while shutting down (new calls refused).

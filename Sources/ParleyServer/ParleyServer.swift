@@ -116,10 +116,17 @@ public final class ParleyServer: @unchecked Sendable {
         }
     }
 
-    /// Ends calls (BYE to established ones), closes sockets and stops the loops.
-    public func shutdown() async {
+    /// Ends calls (BYE to established ones), lets their flows finish and their recordings
+    /// close (up to `settleMilliseconds`), closes sockets and stops the loops.
+    public func shutdown(settleMilliseconds: Int64 = 5_000) async {
         let controller = self.controller
-        try? await sipChannel.eventLoop.submit { controller.endAll(); controller.terminateSubscriptions() }.get()
+        let flows = (try? await sipChannel.eventLoop.submit { () -> [LegCallChannel] in
+            let flows = controller.calls.values.compactMap(\.flow)
+            controller.endAll()
+            controller.terminateSubscriptions()
+            return flows
+        }.get()) ?? []
+        await ParleyServer.settle(flows, withinMilliseconds: settleMilliseconds, logger: logger)
         // Let the BYEs leave before the socket closes.
         try? await Task.sleep(nanoseconds: 50_000_000)
         for ch in otherChannels { try? await ch.close() }

@@ -230,6 +230,7 @@ def test_health_readiness_tenants_and_licence_usage(admin_server):
     status, tenants = api.json("GET", "/v1/tenants")
     assert status == 200 and [t["name"] for t in tenants] == ["demo"], tenants
     assert tenants[0]["licences"]["concurrent_calls"] == {"in_use": 0, "limit": 1}
+    assert tenants[0]["licences"]["auto_attendant"] == "standard" and tenants[0]["licences"]["voicemail"] is True
     assert "127.0.0.1" in tenants[0]["domains"] and tenants[0]["numbers"] == ["100"]
 
     call = SipCall(admin_server)
@@ -600,3 +601,37 @@ def validate(spec: dict, schema: dict, instance, what: str):
         jsonschema.Draft7Validator(root, format_checker=jsonschema.FormatChecker()).validate(instance)
     except jsonschema.ValidationError as e:
         pytest.fail(f"{what}: response does not match the OpenAPI schema: {e.message} at {list(e.absolute_path)}\n{json.dumps(instance)[:500]}", pytrace=False)
+
+
+def test_sigterm_drains_with_readiness_503_and_ends_open_event_streams(parley_bin, prompts_dir, tmp_path):
+    """SIGTERM with a call up and a live stream open: the API stays up through the drain
+    (readiness 503 draining), the stream sees the call end, and the process exits 0."""
+    from conftest import start_server, stop_server
+    port = free_tcp_port()
+    server = start_server(parley_bin, tmp_path, prompts_dir, numbers=NUMBERS, top_extra=admin_yaml(port),
+                          env={"PARLEY_E2E_ADMIN_TOKEN": TOKEN})
+    api = Admin(port)
+    api.wait_up()
+    reader = EventReader(port)
+    call = SipCall(server)
+    try:
+        call.establish()
+        server.proc.send_signal(15)
+        deadline = time.monotonic() + 1.5
+        ready = None
+        while time.monotonic() < deadline:
+            ready = api.json("GET", "/ready")
+            if ready[0] == 503:
+                break
+            time.sleep(0.05)
+        assert ready == (503, {"status": "draining"}), ready
+        # shutdown_grace is 2 s: the call is ended with BYE, which the stream reports.
+        assert reader.wait(lambda e: e["event"] == "call.ended" and e["call_id"] == call.call.call_id, 8.0), reader.events
+        assert server.proc.wait(timeout=10) == 0, server.describe()
+        reader.thread.join(timeout=5)
+        assert not reader.thread.is_alive(), "the event stream did not end with the server"
+    finally:
+        call.close()
+        reader.close()
+        if server.alive():
+            stop_server(server)
