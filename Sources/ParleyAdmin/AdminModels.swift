@@ -139,6 +139,54 @@ enum AdminModels {
         }
     }
 
+    struct Quality: Encodable {
+        var packetsExpected: Int
+        var packetsLost: Int
+        var jitterMs: Double
+        var jitterBufferMs: Int
+        var concealedFrames: Int
+        /// Frames lost between the leg's thread and the room's (both directions).
+        var bridgeFramesMissing: Int
+
+        init(_ q: ConferenceRegistry.LegQuality) {
+            packetsExpected = q.receive.packetsExpected; packetsLost = q.receive.packetsLost
+            jitterMs = (q.receive.jitterMilliseconds * 10).rounded() / 10
+            jitterBufferMs = q.receive.jitterBufferDelayMilliseconds; concealedFrames = q.receive.concealedFrames
+            bridgeFramesMissing = q.portFramesMissing
+        }
+    }
+
+    struct Participant: Encodable {
+        var id: Int
+        var callId: String
+        var moderator: Bool
+        var muted: Bool
+        var talking: Bool
+        var joinedAt: Date
+        var quality: Quality?
+    }
+
+    struct Room: Encodable {
+        var tenant: String
+        var room: String
+        var locked: Bool
+        var limit: Int
+        var mixingRate: Int
+        var recording: Bool
+        var participants: [Participant]
+
+        init(_ r: ConferenceRegistry.RoomInfo, quality: [Int: ConferenceRegistry.LegQuality]) {
+            tenant = r.tenant; room = r.room; locked = r.locked; limit = r.limit; mixingRate = r.mixingRate
+            recording = r.recording != nil
+            participants = r.participants.map {
+                Participant(id: $0.id, callId: $0.callID, moderator: $0.moderator, muted: $0.muted, talking: $0.talking,
+                            joinedAt: $0.joinedAt, quality: quality[$0.id].map(Quality.init))
+            }
+        }
+    }
+
+    struct Kicked: Encodable { var participant: Int; var kicked: Bool }
+
     struct Reloaded: Encodable { var reloaded: Bool; var tenants: Int }
     struct HungUp: Encodable { var callId: String; var hungUp: Bool }
     struct Deleted: Encodable { var deleted: Bool }

@@ -24,6 +24,7 @@ struct AdminRoutes: Sendable {
         registerMailboxes(on: router)
         registerCalls(on: router)
         registerEvents(on: router)
+        registerConferences(on: router)
     }
 
     func health() async throws -> Response {

@@ -22,6 +22,8 @@ public struct AutoAttendant: Sendable {
     public let startMenu: String
     public let now: @Sendable () -> Date
     public let observe: @Sendable (AttendantEvent) -> Void
+    /// Runs a conference room's entry flow (`{ conference: ROOM }`); nil: not available here.
+    public var conference: (@Sendable (String, CallFlow) async throws(CallFlowError) -> Void)?
 
     public init(config: AttendantConfig, startMenu: String, now: @escaping @Sendable () -> Date = { Date() },
                 observe: @escaping @Sendable (AttendantEvent) -> Void = { _ in }) {
@@ -103,6 +105,9 @@ public struct AutoAttendant: Sendable {
         case let .play(prompt):
             try await flow.play([prompt])
             greet = false
+        case let .conference(room) where conference != nil:
+            try await conference?(room, flow)
+            return false
         case .voicemail, .voicemailMain, .conference:
             // The voicemail and conference apps are not part of this build yet.
             observe(.unavailable(menu: menu.name, action: action))

@@ -21,14 +21,16 @@ extension CallController {
         let events = self.events
         let callID = call.id
         let logger = call.logger
+        let conference = conferenceRunner(call)
         startFlow(call) { flow, config in
-            let attendant = AutoAttendant(config: config, startMenu: menu, now: CallController.wallClock) { event in
+            var attendant = AutoAttendant(config: config, startMenu: menu, now: CallController.wallClock) { event in
                 events.emit(CallController.callEvent(event, callID: callID))
                 if case let .unavailable(menu, action) = event {
                     logger.notice("menu action not available in this build; the caller hears not-available",
                                   metadata: ["menu": "\(menu)", "action": "\(action)"])
                 }
             }
+            attendant.conference = conference
             try await attendant.run(flow)
         }
     }

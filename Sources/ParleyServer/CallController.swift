@@ -86,6 +86,10 @@ final class CallController: @unchecked Sendable {
     private(set) var calls: [String: Call] = [:]
     /// Prompts with tenant overrides, for call flows; replaced on reload.
     var library: PromptLibrary?
+    /// Conference rooms (CallController+Conference.swift, ConferenceRegistry.swift).
+    lazy var conferences = ConferenceRegistry(dataDirectory: config.storage.dataDirectory, logger: logger,
+                                              audio: { [weak self] tenant, name, rate in try? self?.library?.audio(name, tenant: tenant, rate: rate) },
+                                              emit: { [events] in events.emit($0) })
     /// Transactions of requests received and sent, and their one timer (CallController+Transactions.swift).
     var serverTransactions = SIPServerTransactionTable<SIPPeer>()
     var clientTransactions = SIPClientTransactionTable<SIPPeer>()
@@ -311,6 +315,8 @@ final class CallController: @unchecked Sendable {
             }
         case let .menu(name):
             startMenu(call, menu: name)
+        case let .conference(room):
+            startConference(call, room: room)
         case let .transfer(target):
             // Straight to REFER; on failure the call stays up (a menu option resumes its menu instead).
             transfer(callID: call.id, to: target) { _ in }

@@ -54,6 +54,8 @@ public struct ParleyConfig: Sendable, Equatable {
         case menu(String)
         /// Answer and transfer at once (blind REFER) to this SIP URI; also what dialling this extension from a menu does.
         case transfer(String)
+        /// Join this conference room of the tenant (ParleyConfig+Conferences.swift).
+        case conference(String)
     }
 
     public struct Number: Sendable, Equatable {
@@ -78,6 +80,9 @@ public struct ParleyConfig: Sendable, Equatable {
         public var voicemailLicensed = true
         /// Licence: the auto-attendant tier (basic: no schedules or extension dialling).
         public var autoAttendantLicense = AutoAttendantLicense.standard
+        /// Conference rooms by name, and the seats the licence allows per room (ParleyConfig+Conferences.swift).
+        public var conferences: [String: ConferenceSettings] = [:]
+        public var conferenceLicense = ConferenceLicense.basic
     }
 
     public var file: String
@@ -196,12 +201,12 @@ extension ParleyConfig {
         var domainOwner: [String: String] = [:]
         let tenantsNode = try r.required(top, "tenants", in: root)
         for (name, tv) in try r.mapping(tenantsNode) {
-            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts", "mwi"])
+            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts", "mwi", "conferences"])
             var concurrentCalls: Int?
             var aaLicense = AutoAttendantLicense.standard
             var voicemailLicensed = true
             if let lv = r.field(t, "licenses") {
-                let l = try r.mapping(lv, allowed: ["concurrent_calls", "auto_attendant", "voicemail"])
+                let l = try r.mapping(lv, allowed: ["concurrent_calls", "auto_attendant", "voicemail", "conference"])
                 if let v = r.field(l, "voicemail") { voicemailLicensed = try r.bool(v) }
                 if let v = r.field(l, "concurrent_calls") { concurrentCalls = try r.int(v, in: 0...1_000_000) }
                 if let v = r.field(l, "auto_attendant") {
@@ -223,7 +228,7 @@ extension ParleyConfig {
                     guard !number.isEmpty, number.count <= 32, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLetter || "+*#-_.".contains($0)) }) else {
                         throw r.error(value, "number '\(number)' may hold only digits, letters and + * # - _ .")
                     }
-                    let entry = try r.mapping(value, allowed: ["play", "menu", "transfer", "answer_after"])
+                    let entry = try r.mapping(value, allowed: ["play", "menu", "transfer", "answer_after", "conference"])
                     let target = try parseNumberTarget(r, entry: entry, value: value, menuNames: menuNames)
                     let answerAfter = try r.field(entry, "answer_after").map { try r.duration($0) } ?? 0
                     numbers[number] = Number(target: target, answerAfterMilliseconds: answerAfter)
@@ -238,6 +243,8 @@ extension ParleyConfig {
             tenants.append(Tenant(name: name, domains: domains, numbers: numbers, concurrentCalls: concurrentCalls,
                                   attendant: attendant, promptFolder: promptFolder,
                                   messageWaitingTargets: try messageWaitingTargets(r, tenant: t), voicemailLicensed: voicemailLicensed, autoAttendantLicense: aaLicense))
+            (tenants[tenants.count - 1].conferences, tenants[tenants.count - 1].conferenceLicense) = try parseConferences(r, tenant: t)
+            try checkConferenceTargets(tenants[tenants.count - 1], file: file)
         }
         guard !tenants.isEmpty else { throw r.error(tenantsNode, "needs at least one tenant") }
         sipSettings.listen = listen

@@ -49,6 +49,7 @@ public final class ParleyServer: @unchecked Sendable {
         let controller = CallController(loop: sipLoop, config: config, media: media, prompts: prompts, events: events,
                                         logger: logger, localHost: localHost, localPort: first.port)
         controller.library = library
+        _ = controller.conferences // created before any other thread can ask for it
         var udpChannel: Channel?
         var channels: [Channel] = []
         do {

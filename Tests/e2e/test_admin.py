@@ -31,6 +31,10 @@ from conftest import REPO_ROOT, free_udp_port, free_port_block, running_server, 
 TOKEN = "e2e-admin-token-0123456789abcdef"
 SPEC_PATH = REPO_ROOT / "openapi" / "parley-admin.yaml"
 NUMBERS = {"100": "{ play: welcome }"}
+ADMIN_NUMBERS = {"100": "{ play: welcome }", "300": "{ conference: \"300\" }"}
+ADMIN_TENANT = ("    licenses: { concurrent_calls: 3, conference: basic }\n"
+                "    conferences:\n"
+                "      \"300\": { announce_count: false }\n")
 
 
 def free_tcp_port() -> int:
@@ -110,8 +114,8 @@ def wav_bytes(seconds: float = 0.5, rate: int = 8000, freq: float = 440.0) -> by
 @pytest.fixture
 def admin_server(parley_bin, prompts_dir, tmp_path):
     port = free_tcp_port()
-    with running_server(parley_bin, tmp_path, prompts_dir, numbers=NUMBERS, top_extra=admin_yaml(port, extra=", max_body: 64KB"),
-                        tenant_extra="    licenses: { concurrent_calls: 1 }\n",
+    with running_server(parley_bin, tmp_path, prompts_dir, numbers=ADMIN_NUMBERS, top_extra=admin_yaml(port, extra=", max_body: 64KB"),
+                        tenant_extra=ADMIN_TENANT,
                         env={"PARLEY_E2E_ADMIN_TOKEN": TOKEN}) as server:
         api = Admin(port)
         api.wait_up()
@@ -229,24 +233,28 @@ def test_health_readiness_tenants_and_licence_usage(admin_server):
     assert api.json("GET", "/ready") == (200, {"status": "ready"})
     status, tenants = api.json("GET", "/v1/tenants")
     assert status == 200 and [t["name"] for t in tenants] == ["demo"], tenants
-    assert tenants[0]["licences"]["concurrent_calls"] == {"in_use": 0, "limit": 1}
+    assert tenants[0]["licences"]["concurrent_calls"] == {"in_use": 0, "limit": 3}
     assert tenants[0]["licences"]["auto_attendant"] == "standard" and tenants[0]["licences"]["voicemail"] is True
-    assert "127.0.0.1" in tenants[0]["domains"] and tenants[0]["numbers"] == ["100"]
+    assert "127.0.0.1" in tenants[0]["domains"] and tenants[0]["numbers"] == ["100", "300"]
 
-    call = SipCall(admin_server)
+    calls = [SipCall(admin_server) for _ in range(3)]
     try:
-        call.establish()
+        for c in calls:
+            c.establish()
         status, demo = api.json("GET", "/v1/tenants/demo")
-        assert demo["licences"]["concurrent_calls"] == {"in_use": 1, "limit": 1}, demo
+        assert demo["licences"]["concurrent_calls"] == {"in_use": 3, "limit": 3}, demo
         # Over the licence: refused, and counted.
-        second = SipCall(admin_server)
+        over = SipCall(admin_server)
         try:
-            assert second.status == 503, second.call.final
+            assert over.status == 503, over.call.final
         finally:
-            second.close()
-        call.hang_up()
+            over.close()
+        for c in calls:
+            c.hang_up()
     finally:
-        call.close()
+        for c in calls:
+            c.close()
+    assert api.json("GET", "/v1/tenants/demo")[1]["licences"]["concurrent_calls"]["in_use"] == 0
     _, metrics = api.request("GET", "/metrics")[1:]
     assert re.search(rb'parley_licence_refusals_total\{(licence="concurrent_calls",tenant="demo"|tenant="demo",licence="concurrent_calls")\} 1', metrics), metrics.decode()[:3000]
 
@@ -268,12 +276,12 @@ def test_reload_through_the_api_and_a_bad_file_keeps_the_old_one(admin_server):
     config.write_text(original.replace('"100": { play: welcome }', '"100": { play: welcome }\n      "200": { play: welcome }'))
     status, body = api.json("POST", "/v1/reload")
     assert status == 200 and body == {"reloaded": True, "tenants": 1}, body
-    assert api.json("GET", "/v1/tenants/demo")[1]["numbers"] == ["100", "200"]
+    assert api.json("GET", "/v1/tenants/demo")[1]["numbers"] == ["100", "200", "300"]
     config.write_text(original + "    bogus_key: 1\n")
     st, h, data = api.request("POST", "/v1/reload")
     body = assert_json_error(st, h, data, 422, "reload of a bad file")
     assert "bogus_key" in body["error"]["message"], body
-    assert api.json("GET", "/v1/tenants/demo")[1]["numbers"] == ["100", "200"]
+    assert api.json("GET", "/v1/tenants/demo")[1]["numbers"] == ["100", "200", "300"]
 
 
 # ---------------------------------------------------------------------------
@@ -474,6 +482,69 @@ def test_calls_list_and_hang_up(admin_server):
 
 
 # ---------------------------------------------------------------------------
+# conferences
+# ---------------------------------------------------------------------------
+
+
+def wait_room(api: Admin, pred, timeout: float = 8.0):
+    deadline = time.monotonic() + timeout
+    room = None
+    while time.monotonic() < deadline:
+        status, room = api.json("GET", "/v1/tenants/demo/conferences/300")
+        if status == 200 and pred(room):
+            return room
+        time.sleep(0.1)
+    pytest.fail(f"room 300 never matched: {room}", pytrace=False)
+
+
+def join_room(server, count: int = 2):
+    from test_conference import Party, Sender
+    parties = [Party(server, "300", "PCMU", 400 + 300 * i) for i in range(count)]
+    assert all(p.status == 200 for p in parties), [p.status for p in parties]
+    return parties, Sender(parties)  # both send (a silent leg would reach the media timeout)
+
+
+def test_conference_rooms_participants_mute_lock_and_kick(admin_server):
+    api = admin_server.api
+    assert api.json("GET", "/v1/conferences") == (200, [])
+    st, h, data = api.request("GET", "/v1/tenants/demo/conferences/300")
+    assert_json_error(st, h, data, 404, "a room no one is in")
+    parties, sender = join_room(admin_server)
+    try:
+        room = wait_room(api, lambda r: len(r["participants"]) == 2 and all(p["talking"] for p in r["participants"]))
+        speaker, listener = room["participants"]
+        assert speaker["call_id"] == parties[0].call.call_id and listener["call_id"] == parties[1].call.call_id, room
+        assert room["locked"] is False and room["limit"] == 3 and room["mixing_rate"] == 8000, room
+        quality = speaker["quality"]
+        assert quality["packets_expected"] >= 1 and quality["packets_lost"] == 0 and quality["jitter_buffer_ms"] >= 0, quality
+        assert [r["room"] for r in api.json("GET", "/v1/conferences")[1]] == ["300"]
+        assert [r["room"] for r in api.json("GET", "/v1/tenants/demo/conferences")[1]] == ["300"]
+
+        base = "/v1/tenants/demo/conferences/300"
+        status, room = api.json("POST", f"{base}/participants/{speaker['id']}/mute")
+        assert status == 200 and room["participants"][0]["muted"] is True and room["participants"][1]["muted"] is False, room
+        status, room = api.json("POST", f"{base}/participants/{speaker['id']}/unmute")
+        assert room["participants"][0]["muted"] is False
+        assert api.json("POST", f"{base}/mute-others")[1]["participants"][1]["muted"] is True
+        assert api.json("POST", f"{base}/unmute-others")[1]["participants"][1]["muted"] is False
+        assert api.json("POST", f"{base}/lock")[1]["locked"] is True
+        assert api.json("POST", f"{base}/unlock")[1]["locked"] is False
+        for bad, code in [(f"{base}/participants/999/mute", 404), (f"{base}/participants/x/kick", 400),
+                          ("/v1/tenants/demo/conferences/399/lock", 404), ("/v1/tenants/nosuch/conferences/300/lock", 404)]:
+            st, h, data = api.request("POST", bad)
+            assert_json_error(st, h, data, code, bad)
+
+        assert api.json("POST", f"{base}/participants/{listener['id']}/kick") == (200, {"participant": listener["id"], "kicked": True})
+        assert parties[1].wait_bye(3.0) is not None, "the kicked caller got no BYE"
+        parties[1].status = None  # its call is over
+        wait_room(api, lambda r: [p["id"] for p in r["participants"]] == [speaker["id"]])
+    finally:
+        sender.close()
+        for p in parties:
+            p.close()
+
+
+# ---------------------------------------------------------------------------
 # metrics
 # ---------------------------------------------------------------------------
 
@@ -540,8 +611,11 @@ def test_every_response_conforms_to_the_openapi_document(admin_server, parley_bi
     assert api.request("PUT", "/v1/tenants/demo/mailboxes/1001/greetings/busy", body=upload, headers={"Content-Type": "audio/wav"})[0] == 201
     call = SipCall(admin_server)
     call.establish()
+    parties, sender = join_room(admin_server)
+    room = wait_room(api, lambda r: len(r["participants"]) == 2)
     values = {"tenant": "demo", "mailbox": "1001", "message": message_id, "kind": "busy",
-              "call_id": urllib.parse.quote(call.call.call_id, safe="")}
+              "call_id": urllib.parse.quote(call.call.call_id, safe=""), "room": "300",
+              "participant": str(room["participants"][1]["id"])}
     bodies = {
         ("post", "/v1/tenants/{tenant}/mailboxes"): (json.dumps({"number": "1002", "name": "Bob", "pin": "590217"}), "application/json"),
         ("patch", "/v1/tenants/{tenant}/mailboxes/{mailbox}"): (json.dumps({"name": "Alice"}), "application/json"),
@@ -549,7 +623,7 @@ def test_every_response_conforms_to_the_openapi_document(admin_server, parley_bi
     }
     # Deletions and the hang-up last, so every other path still has something to show.
     order = sorted(((p, m) for p, ops in spec["paths"].items() for m in ops if m in ("get", "post", "put", "patch", "delete")),
-                   key=lambda pm: (pm[1] == "delete" or "hangup" in pm[0], pm[0].count("/") * (-1 if pm[1] == "delete" else 1)))
+                   key=lambda pm: (pm[1] == "delete" or "hangup" in pm[0] or "kick" in pm[0], pm[0].count("/") * (-1 if pm[1] == "delete" else 1)))
     checked = []
     try:
         for path, method in order:
@@ -580,6 +654,9 @@ def test_every_response_conforms_to_the_openapi_document(admin_server, parley_bi
             assert st == 401 and "401" in op["responses"], f"{method.upper()} {url} without a token: {st}"
             validate(spec, {"$ref": "#/components/schemas/Error"}, json.loads(data), f"401 from {url}")
     finally:
+        sender.close()
+        for p in parties:
+            p.close()
         call.close()
     assert len(checked) == sum(len([m for m in ops if m in ("get", "post", "put", "patch", "delete")]) for ops in spec["paths"].values())
     st, h, data = api.request("GET", "/v1/undocumented")
