@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "ParleyApps", swiftSettings: strictSwift6),
         // SIP transport and call handling, configuration, event log: the composition root.
         .target(name: "ParleyServer", dependencies: [
-            "ParleySIP", "ParleyMedia", "ParleyDSP", "ParleyRTP", "ParleyApps",
+            "ParleySIP", "ParleyMedia", "ParleyDSP", "ParleyRTP", "ParleyApps", "ParleyStore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

@@ -3,8 +3,9 @@ import Hummingbird
 import ParleyDSP
 import ParleyStore
 
-/// Mailboxes, messages and greetings, through `SQLiteVoicemailStore` (its `VoicemailStore`
-/// operations and the operator functions of `+Management`). Path segments reach the store
+/// Mailboxes, messages and greetings, through the server's own `SQLiteVoicemailStore`
+/// (`ParleyServer.voicemail`: its `VoicemailStore` operations and the operator functions of
+/// `+Management`); a deletion updates message waiting. Path segments reach the store
 /// only as a `MailboxKey` (ASCII letters and digits), a message id (a UUID) or a
 /// `GreetingKind`, so no request names a file.
 extension AdminRoutes {
@@ -57,6 +58,7 @@ extension AdminRoutes {
                 guard try await store.mailbox(key) != nil else { throw .mailboxNotFound(key) }
                 try await store.removeMailbox(key)
             }
+            await self.server.voicemail.mailboxChanged(key)
             return try AdminJSON.response(AdminModels.Deleted(deleted: true))
         }
         registerMessages(on: router, base: "\(base)/{mailbox}")
@@ -96,6 +98,8 @@ extension AdminRoutes {
             let (store, key) = try await self.storeAndMailbox(context)
             let id = AdminRoutes.param(context, "message")
             try await AdminRoutes.storing { () async throws(StoreError) in try await store.deleteMessage(id, of: key) }
+            // Message waiting follows (counts re-read, NOTIFY when they changed).
+            await self.server.voicemail.mailboxChanged(key)
             return try AdminJSON.response(AdminModels.Deleted(deleted: true))
         }
     }

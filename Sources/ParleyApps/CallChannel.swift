@@ -64,4 +64,19 @@ public protocol CallChannel: Sendable {
     func transfer(to target: String) async -> TransferResult
     /// Ends the call (BYE).
     func hangup()
+    /// While a message is recorded the leg's jitter buffer may hold up to about a second (a
+    /// deposit is not interactive); `false` returns to interactive play-out.
+    func setRecordingPlayout(_ on: Bool)
+}
+
+extension CallChannel {
+    public func setRecordingPlayout(_ on: Bool) {}
+}
+
+extension CallFlow {
+    /// A prompt entry that plays an audio file (a recorded greeting or message, absolute
+    /// path) instead of a named prompt; it can stand anywhere in a prompt list. Prompt names
+    /// never contain `:`, so the two cannot be confused.
+    public static func audioFile(_ path: String) -> String { "\(audioFilePrefix)\(path)" }
+    public static let audioFilePrefix = "file:"
 }

@@ -22,8 +22,9 @@ extension CallController {
         let callID = call.id
         let logger = call.logger
         let conference = conferenceRunner(call)
+        let handoff = appHandoff(call)
         startFlow(call) { flow, config in
-            var attendant = AutoAttendant(config: config, startMenu: menu, now: CallController.wallClock) { event in
+            var attendant = AutoAttendant(config: config, startMenu: menu, now: CallController.wallClock, handoff: handoff) { event in
                 events.emit(CallController.callEvent(event, callID: callID))
                 if case let .unavailable(menu, action) = event {
                     logger.notice("menu action not available in this build; the caller hears not-available",

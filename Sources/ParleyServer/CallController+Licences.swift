@@ -13,6 +13,17 @@ extension CallController {
         config.tenants.first { $0.name == tenant }?.voicemailLicensed ?? false
     }
 
+    /// A number whose app the tenant has no licence for: the caller hears not-available and
+    /// goodbye, then the call ends (a menu action says not-available and the menu goes on).
+    func startUnlicensed(_ call: Call, licence: String) {
+        call.logger.notice("the tenant has no licence for this; the caller hears not-available", metadata: ["licence": "\(licence)"])
+        events.emit(CallEvent("licence.refused", callID: call.id, [("tenant", .string(call.tenant)), ("licence", .string(licence))]))
+        startFlow(call) { flow, _ in
+            try await flow.play(["not-available", "goodbye"])
+            flow.hangup()
+        }
+    }
+
     /// Every tenant's licences with what is in use now, in configuration order.
     func licenceUsage() -> [LicenceUsage] {
         config.tenants.map { t in

@@ -98,6 +98,8 @@ final class CallController: @unchecked Sendable {
     /// Mailbox subscriptions by `Subscription.key`, and where summaries come from (CallController+MessageWaiting.swift).
     var mailboxSubscriptions: [String: MailboxSubscription] = [:]
     var messageSummaries: any MessageSummaryProvider = EmptyMailboxes()
+    /// Voicemail storage and message waiting (VoicemailService.swift); nil in controller-only tests.
+    var voicemail: VoicemailService?
     private(set) var malformedCount = 0
     /// Shutting down: new calls are refused with 503 + Retry-After; calls in progress go on.
     var draining = false
@@ -320,6 +322,8 @@ final class CallController: @unchecked Sendable {
         case let .transfer(target):
             // Straight to REFER; on failure the call stays up (a menu option resumes its menu instead).
             transfer(callID: call.id, to: target) { _ in }
+        case let .voicemail(mailbox):
+            startDeposit(call, mailbox: mailbox)
         }
     }
 

@@ -56,6 +56,8 @@ public struct ParleyConfig: Sendable, Equatable {
         case transfer(String)
         /// Join this conference room of the tenant (ParleyConfig+Conferences.swift).
         case conference(String)
+        /// Answer and run the voicemail deposit into this mailbox of the tenant (ParleyConfig+Voicemail.swift).
+        case voicemail(String)
     }
 
     public struct Number: Sendable, Equatable {
@@ -76,6 +78,9 @@ public struct ParleyConfig: Sendable, Equatable {
         public var promptFolder: String
         /// Mailbox → SIP URI for unsolicited message-waiting NOTIFYs (ParleyConfig+MessageWaiting.swift).
         public var messageWaitingTargets: [String: String] = [:]
+        /// Mailboxes by number, provisioned into the voicemail store (ParleyConfig+Voicemail.swift).
+        public var mailboxes: [String: MailboxSettings] = [:]
+        public var voicemail = VoicemailSettings()
         /// Licence: voicemail for call flows (deposit and retrieval); without it callers hear not-available.
         public var voicemailLicensed = true
         /// Licence: the auto-attendant tier (basic: no schedules or extension dialling).
@@ -201,7 +206,8 @@ extension ParleyConfig {
         var domainOwner: [String: String] = [:]
         let tenantsNode = try r.required(top, "tenants", in: root)
         for (name, tv) in try r.mapping(tenantsNode) {
-            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts", "mwi", "conferences"])
+            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts", "mwi",
+                                                  "mailboxes", "voicemail", "conferences"])
             var concurrentCalls: Int?
             var aaLicense = AutoAttendantLicense.standard
             var voicemailLicensed = true
@@ -215,6 +221,7 @@ extension ParleyConfig {
                 }
             }
             let menuNames = try menuNames(r, tenant: t)
+            let mailboxNumbers = try mailboxNumbers(r, tenant: t)
             let domainsNode = try r.required(t, "domains", in: tv)
             let domains = try r.strings(domainsNode).map { $0.lowercased() }
             guard !domains.isEmpty else { throw r.error(domainsNode, "needs at least one domain") }
@@ -228,13 +235,13 @@ extension ParleyConfig {
                     guard !number.isEmpty, number.count <= 32, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLetter || "+*#-_.".contains($0)) }) else {
                         throw r.error(value, "number '\(number)' may hold only digits, letters and + * # - _ .")
                     }
-                    let entry = try r.mapping(value, allowed: ["play", "menu", "transfer", "answer_after", "conference"])
-                    let target = try parseNumberTarget(r, entry: entry, value: value, menuNames: menuNames)
+                    let entry = try r.mapping(value, allowed: ["play", "menu", "transfer", "voicemail", "answer_after", "conference"])
+                    let target = try parseNumberTarget(r, entry: entry, value: value, menuNames: menuNames, mailboxes: mailboxNumbers)
                     let answerAfter = try r.field(entry, "answer_after").map { try r.duration($0) } ?? 0
                     numbers[number] = Number(target: target, answerAfterMilliseconds: answerAfter)
                 }
             }
-            let attendant = try parseAttendant(r, tenant: t, name: name, license: aaLicense, numbers: numbers)
+            let attendant = try parseAttendant(r, tenant: t, name: name, license: aaLicense, numbers: numbers, mailboxes: mailboxNumbers)
             var promptFolder = "\(prompts)/tenants/\(name)"
             if let v = r.field(t, "prompts") {
                 promptFolder = try r.string(v)
@@ -242,7 +249,10 @@ extension ParleyConfig {
             }
             tenants.append(Tenant(name: name, domains: domains, numbers: numbers, concurrentCalls: concurrentCalls,
                                   attendant: attendant, promptFolder: promptFolder,
-                                  messageWaitingTargets: try messageWaitingTargets(r, tenant: t), voicemailLicensed: voicemailLicensed, autoAttendantLicense: aaLicense))
+                                  messageWaitingTargets: try messageWaitingTargets(r, tenant: t),
+                                  mailboxes: try parseMailboxes(r, tenant: t, name: name),
+                                  voicemail: try parseVoicemailSettings(r, tenant: t),
+                                  voicemailLicensed: voicemailLicensed, autoAttendantLicense: aaLicense))
             (tenants[tenants.count - 1].conferences, tenants[tenants.count - 1].conferenceLicense) = try parseConferences(r, tenant: t)
             try checkConferenceTargets(tenants[tenants.count - 1], file: file)
         }

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ParleyMedia
+import ParleyStore
 
 /// The running server: SIP listener, media engine, event log. Built by `start`, stopped
 /// by `shutdown`. The composition root used by the CLI and by tests alike.
@@ -15,14 +16,23 @@ public final class ParleyServer: @unchecked Sendable {
     let otherChannels: [Channel]
     let controller: CallController
     let logger: Logger
+    /// Voicemail storage, provisioning and message waiting (VoicemailService.swift).
+    public let voicemail: VoicemailService
 
     /// The SIP address actually bound (useful when the configuration asks for port 0).
     public var sipAddress: SocketAddress? { sipChannel.localAddress }
 
     private init(config: ParleyConfig, events: EventLog, media: MediaEngine, group: MultiThreadedEventLoopGroup,
-                 sipChannel: Channel, otherChannels: [Channel], controller: CallController, logger: Logger) {
+                 sipChannel: Channel, otherChannels: [Channel], controller: CallController, logger: Logger, voicemail: VoicemailService) {
         self.config = config; self.events = events; self.media = media; self.group = group
         self.sipChannel = sipChannel; self.otherChannels = otherChannels; self.controller = controller; self.logger = logger
+        self.voicemail = voicemail
+    }
+
+    /// Tells `observer` of every voicemail message deposited, after its row is committed
+    /// (e.g. to spool the notification email). See `VoicemailService.onMessageDeposited`.
+    public func onMessageDeposited(_ observer: @escaping @Sendable (VoicemailMessage, Mailbox) async -> Void) {
+        voicemail.onMessageDeposited(observer)
     }
 
     /// Loads every prompt the configuration names (so no caller discovers a missing one),
@@ -38,6 +48,8 @@ public final class ParleyServer: @unchecked Sendable {
         }
         let library = PromptLibrary(config: config, system: prompts)
         try library.preload(config, rates: rates)
+        // Before any call: the store is opened, reconciled and the mailboxes provisioned.
+        let voicemail = try await VoicemailService.start(config: config, logger: logger)
         let events = try EventLog(path: eventsPath, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let media = MediaEngine(group: group, bindHost: config.rtp.bind, ports: PortAllocator(range: config.rtp.ports), logger: logger)
@@ -50,6 +62,11 @@ public final class ParleyServer: @unchecked Sendable {
                                         logger: logger, localHost: localHost, localPort: first.port)
         controller.library = library
         _ = controller.conferences // created before any other thread can ask for it
+        controller.voicemail = voicemail
+        controller.messageSummaries = voicemail.summaries
+        voicemail.setPublisher { [weak controller] tenant, mailbox, summary in
+            controller?.publishMessageSummary(tenant: tenant, mailbox: mailbox, summary: summary)
+        }
         var udpChannel: Channel?
         var channels: [Channel] = []
         do {
@@ -96,7 +113,7 @@ public final class ParleyServer: @unchecked Sendable {
         media.start()
         logger.info("listening", metadata: ["sip": "\(config.sip.listen.map(\.description).joined(separator: ","))", "rtp": "\(config.rtp.bind):\(config.rtp.ports.lowerBound)-\(config.rtp.ports.upperBound)"])
         return ParleyServer(config: config, events: events, media: media, group: group, sipChannel: channel,
-                            otherChannels: Array(channels.dropFirst()), controller: controller, logger: logger)
+                            otherChannels: Array(channels.dropFirst()), controller: controller, logger: logger, voicemail: voicemail)
     }
 
     /// Waits until the SIP socket closes.

@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import ParleyAdmin
 import ParleyServer
-import ParleyStore
 import ServiceLifecycle
 
 @main
@@ -40,7 +39,7 @@ struct Serve: AsyncParsableCommand {
             do {
                 if let settings = cfg.admin {
                     admin = try await AdminServer.start(server: server, admin: settings, configPath: config,
-                                                        store: try Self.openStore(cfg), registry: registry, logger: logger)
+                                                        store: server.voicemail.sqlite, registry: registry, logger: logger)
                 } else {
                     admin = nil
                 }
@@ -63,14 +62,6 @@ struct Serve: AsyncParsableCommand {
         // A safety net only: the service itself ends calls when the grace period is over.
         group.maximumGracefulShutdownDuration = .milliseconds(cfg.shutdownGraceMilliseconds + 15_000)
         try await ServiceGroup(configuration: group).run()
-    }
-}
-
-extension Serve {
-    /// The voicemail store the admin API manages.
-    static func openStore(_ cfg: ParleyConfig) throws -> SQLiteVoicemailStore {
-        try SQLiteVoicemailStore.open(dataDirectory: cfg.storage.dataDirectory,
-                                      busyTimeout: TimeInterval(cfg.storage.busyTimeoutMilliseconds) / 1000)
     }
 }
 

@@ -2,6 +2,7 @@
 in the Request-URI, To or Route reaches another tenant's numbers, menus or prompts."""
 from __future__ import annotations
 
+import subprocess
 import time
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 import rtp
 import sipua
 from conftest import running_server
+from test_shutdown_recording import leave_message_then, messages
 
 # Tenant "demo" (domains 127.0.0.1, localhost) and tenant "other" (b.example), each with
 # numbers of its own; "other" overrides the welcome prompt with a 1 kHz tone.
@@ -131,3 +133,28 @@ def test_a_tenants_prompt_override_is_heard_by_its_callers_only(two_tenants, pro
     assert demo_welcome >= 0.9, f"demo's caller did not hear the system welcome ({demo_welcome:.2f})"
     assert demo_tone < 0.5, f"demo's caller heard other's override ({demo_tone:.2f})"
     assert other_tone >= 0.9, f"other's caller did not hear its override ({other_tone:.2f})"
+
+
+MAILBOX_TENANTS = """    mailboxes:
+      "1001": { name: Demo Alice, pin: "2580" }
+  other:
+    domains: [b.example]
+    numbers:
+      "300": { voicemail: "1001" }
+    mailboxes:
+      "1001": { name: Other Alice, pin: "2580" }
+"""
+
+
+def test_a_message_lands_in_the_callers_tenant_only(parley_bin, prompts_dir, tmp_path):
+    """Given tenants demo and other, each with mailbox 1001 behind number 300, when a caller of
+    demo leaves a message and hangs up, then demo's 1001 holds it and other's 1001 stays empty."""
+    numbers = {"300": '{ voicemail: "1001" }'}
+    with running_server(parley_bin, tmp_path, prompts_dir, numbers=numbers, tenant_extra=MAILBOX_TENANTS) as server:
+        leave_message_then(server, lambda call: call.bye(), talk_s=2.5, expect_bye=False)
+        done = server.wait_event(lambda e: e.get("event") == "voicemail.deposit", 10.0)
+        assert done is not None and done.get("outcome") == "sent", done
+        assert len(messages(parley_bin, server)) == 1
+        other = subprocess.run([str(parley_bin), "messages", "list", "--config", str(server.config_path), "other", "1001"],
+                               capture_output=True, text=True, timeout=20)
+        assert other.returncode == 0 and other.stdout.splitlines()[1:] == [], other.stdout + other.stderr
