@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         // Test only: TestClock, so flow tests advance time instead of sleeping.
         .package(url: "https://github.com/pointfreeco/swift-clocks.git", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         // System libraries, linked through pkg-config; Debian packages named as providers.
@@ -63,6 +64,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             // Digest authentication: MD5, SHA-256 and HMAC for the nonces.
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: nioSwift5),
         // Voicemail storage: SQLite through GRDB (WAL, migrations), audio files beside it.
         .target(name: "ParleyStore", dependencies: [
@@ -126,7 +128,7 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
         .executableTarget(
             name: "MediaLoad",
             dependencies: [
-                "ParleyMedia", "ParleyDSP", "CParleyMediaIO", "CLiburing",
+                "ParleyMedia", "ParleyDSP", "CParleyMediaIO", "CLiburing", "COpus",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
