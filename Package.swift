@@ -151,7 +151,7 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
         .executableTarget(
             name: "MediaLoad",
             dependencies: [
-                "ParleyMedia", "ParleyDSP", "CParleyMediaIO", "CLiburing",
+                "ParleyMedia", "ParleyDSP", "CParleyMediaIO", "CLiburing", "COpus",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -7,9 +7,11 @@ import NIOConcurrencyHelpers
 /// and pops the frame to send (at its send rate); the room's tick pops the first and pushes
 /// the second. Each direction is a ring of `depth` preallocated frames behind one lock held
 /// for a copy (no allocation, no waiting on the other thread's work). The two threads tick
-/// on the same monotonic 20 ms grid with different phases, so a ring normally holds one frame;
-/// a full ring drops its oldest frame, and a pop that finds a backlog keeps only the newest
-/// two, so the delay through the port stays under 40 ms whatever the phases do.
+/// on the same monotonic 20 ms grid with different phases that wander when a thread runs
+/// late, so a ring starts giving frames only once it holds two (one frame of slack: a
+/// late tick on either side then costs no gap), starts over after running dry, and drops
+/// down to two frames when more pile up (a full ring drops its oldest). The delay through
+/// a port is thus 20-40 ms each way, and a gap or a jump happens only when a thread stalls.
 public final class ConferencePort: @unchecked Sendable {
     static let depth = 4
     /// The longest frame: 20 ms at 48 kHz.
@@ -71,6 +73,8 @@ final class FrameRing {
     private var rates = [Int](repeating: 0, count: ConferencePort.depth)
     private var head = 0
     private var count = 0
+    /// Frames are given once two have queued up, until the ring runs dry.
+    private var primed = false
 
     init() {
         samples = .allocate(capacity: ConferencePort.depth * ConferencePort.maxFrameSamples)
@@ -96,13 +100,16 @@ final class FrameRing {
         return dropped
     }
 
-    /// Takes the oldest frame, after dropping all but the newest two; nil when empty.
+    /// Takes the oldest frame once primed, after dropping all but the newest two when more
+    /// than three wait; nil while priming or dry.
     func pop(into frame: UnsafeMutableBufferPointer<Int16>) -> (Int, Int)? {
-        guard count > 0 else { return nil }
-        while count > 2 {
+        if count == 0 { primed = false }
+        if !primed, count >= 2 { primed = true }
+        guard primed, count > 0 else { return nil }
+        if count > 3 { while count > 2 {
             head = (head + 1) % ConferencePort.depth
             count -= 1
-        }
+        } }
         let n = min(counts[head], frame.count)
         if n > 0, let base = frame.baseAddress { base.update(from: samples + head * ConferencePort.maxFrameSamples, count: n) }
         let rate = rates[head]

@@ -405,7 +405,7 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
         defer {
             statistics.jitterBufferDelayMilliseconds = Int(jitterBuffer.statistics.currentDelayMs)
             statistics.concealedFrames = jitterBuffer.statistics.concealed
-            statistics.packetsLost = Int(rtcp.statistics.cumulativeLost)
+            statistics.packetsLost = rtcp.statistics.isValid ? Int(rtcp.statistics.cumulativeLost) : 0
         }
         if jitterBuffer.mode != playoutMode { jitterBuffer.setMode(playoutMode) }  // after `reconfigure`
         guard detector != nil || recorder != nil || conference != nil else {

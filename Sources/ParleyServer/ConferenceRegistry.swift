@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import ParleyApps
 import ParleyDSP
@@ -88,6 +89,10 @@ public final class ConferenceRegistry: @unchecked Sendable {
     private var rooms: [String: Room] = [:]
     private var nextID = 1
     private var refusedFull = 0
+    private let fullCounter = Counter(label: "parley_conference_refused_total", dimensions: [("reason", "full")])
+    private let joinCounter = Counter(label: "parley_conference_joins_total")
+    private let roomsGauge = Gauge(label: "parley_conference_rooms")
+    private let participantsGauge = Gauge(label: "parley_conference_participants")
     private let audio: Audio
     private let dataDirectory: String
     private let logger: Logger
@@ -121,6 +126,7 @@ public final class ConferenceRegistry: @unchecked Sendable {
     }
 
     private func logFull(_ key: String, limit: Int, callID: String) {
+        fullCounter.increment()
         logger.notice("conference full: caller refused", metadata: ["room": "\(key)", "limit": "\(limit)", "call-id": "\(callID)"])
     }
 
@@ -173,6 +179,8 @@ public final class ConferenceRegistry: @unchecked Sendable {
             if refusal == .full { logFull(key, limit: limit, callID: callID) }
             return .failure(refusal)
         case let .success((id, count, _)):
+            joinCounter.increment()
+            recordSizes()
             emit(CallEvent("conference.joined", callID: callID, [("room", .string(name)), ("participant", .int(id)),
                                                                  ("moderator", .string(moderator ? "yes" : "no")), ("count", .int(count))]))
             return .success(id)
@@ -216,9 +224,16 @@ public final class ConferenceRegistry: @unchecked Sendable {
             return (hangups, member)
         }
         guard let left else { return }
+        recordSizes()
         emit(CallEvent("conference.left", callID: left.callID, [("room", .string(name)), ("participant", .int(id))]))
         if !toHangUp.isEmpty { logger.info("moderator left; ending the conference", metadata: ["room": "\(key)"]) }
         for h in toHangUp { h() }
+    }
+
+    private func recordSizes() {
+        let (rooms, participants) = lock.withLock { (self.rooms.count, self.rooms.values.reduce(0) { $0 + $1.members.count }) }
+        roomsGauge.record(rooms)
+        participantsGauge.record(participants)
     }
 
     private func withRoom<T>(_ tenant: String, _ room: String, _ body: (Room) throws -> T) throws -> T {

@@ -93,7 +93,7 @@ struct ConferenceRoomTests {
             heard1 += f
             _ = Self.pop(ports[0], rate: 8000); _ = Self.pop(ports[2], rate: 8000)
         }
-        #expect(got == 30)
+        #expect(got == 29) // every tick once the port holds its one frame of slack
         let tail = Array(heard1.suffix(1600))
         #expect(Self.power(tail, 1300, rate: 8000) > 1e5)
         #expect(Self.power(tail, 500, rate: 8000) < 1e4, "the muted leg is still heard")
