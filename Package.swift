@@ -30,12 +30,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         // The server as a Service in a ServiceGroup: graceful shutdown on SIGTERM.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Mail delivery: STARTTLS on the SMTP connection; delivery counters.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         // Test only: TestClock, so flow tests advance time instead of sleeping.
         .package(url: "https://github.com/pointfreeco/swift-clocks.git", from: "1.0.0"),
         // Admin HTTP API and Prometheus metrics.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
-        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
@@ -73,6 +75,8 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
+            // Voicemail to email: the delivery service runs in the server when `mail:` is set.
+            "ParleyMail",
         ], swiftSettings: nioSwift5),
         // Voicemail storage: SQLite through GRDB (WAL, migrations), audio files beside it.
         .target(name: "ParleyStore", dependencies: [
@@ -81,10 +85,20 @@ let package = Package(
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSwift6),
+        // Voicemail to email: compose (MIME), durable spool, SMTP delivery (STARTTLS via NIOSSL).
+        .target(name: "ParleyMail", dependencies: [
+            "ParleyStore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], swiftSettings: nioSwift5),
         // Admin HTTP API (Hummingbird): JSON over loopback with a bearer token, live call
         // events, Prometheus /metrics. Control plane only: never on a media or SIP thread.
         .target(name: "ParleyAdmin", dependencies: [
-            "ParleyServer", "ParleyStore", "ParleyMedia", "ParleyDSP",
+            "ParleyServer", "ParleyStore", "ParleyMedia", "ParleyDSP", "ParleyMail",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -95,7 +109,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strictSwift6),
         .executableTarget(name: "parley", dependencies: [
-            "ParleyServer", "ParleyStore", "ParleySIP", "ParleyMedia", "ParleyDSP", "ParleyAdmin",
+            "ParleyServer", "ParleyStore", "ParleySIP", "ParleyMedia", "ParleyDSP", "ParleyAdmin", "ParleyMail",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -118,6 +132,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log")], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyStoreTests", dependencies: ["ParleyStore", "ParleyDSP"]),
+        .testTarget(name: "ParleyMailTests", dependencies: ["ParleyMail", "ParleyStore",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: nioSwift5),
     ]
 )
 

@@ -25,6 +25,7 @@ struct AdminRoutes: Sendable {
         registerCalls(on: router)
         registerEvents(on: router)
         registerConferences(on: router)
+        registerMail(on: router)
     }
 
     func health() async throws -> Response {

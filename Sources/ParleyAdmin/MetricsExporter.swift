@@ -53,6 +53,10 @@ public final class MetricsExporter: Sendable {
         self.registry = registry
         let state = self.state
         subscription = server.events.subscribe { event in MetricsExporter.observe(event, state: state) }
+        // Voicemail messages committed (the deposit flow awaits this hook: a counter costs nothing).
+        server.onMessageDeposited { message, _ in
+            Counter(label: "parley_voicemail_messages_recorded_total", dimensions: [("tenant", message.mailbox.tenant)]).increment()
+        }
     }
 
     deinit { server.events.unsubscribe(subscription) }

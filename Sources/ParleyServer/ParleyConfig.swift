@@ -88,6 +88,8 @@ public struct ParleyConfig: Sendable, Equatable {
         /// Conference rooms by name, and the seats the licence allows per room (ParleyConfig+Conferences.swift).
         public var conferences: [String: ConferenceSettings] = [:]
         public var conferenceLicense = ConferenceLicense.basic
+        /// The tenant's email sender and text (ParleyConfig+Mail.swift).
+        public var mail = TenantMail()
     }
 
     public var file: String
@@ -100,6 +102,8 @@ public struct ParleyConfig: Sendable, Equatable {
     public var storage = Storage(dataDirectory: "var")
     /// The admin HTTP API (ParleyConfig+Admin.swift); nil: none.
     public var admin: Admin?
+    /// Voicemail to email (ParleyConfig+Mail.swift); nil: no email is sent.
+    public var mail: Mail?
 
     /// The tenant serving a Request-URI host (case-insensitive), if any.
     public func tenant(forHost host: String) -> Tenant? {
@@ -126,7 +130,7 @@ extension ParleyConfig {
                              environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ParleyConfig {
         let r = YAMLReader(file: file, environment: environment)
         let root = try r.root(text)
-        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace", "storage", "admin"])
+        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace", "storage", "admin", "mail"])
         let baseDir = (file as NSString).deletingLastPathComponent
 
         // sip
@@ -207,7 +211,7 @@ extension ParleyConfig {
         let tenantsNode = try r.required(top, "tenants", in: root)
         for (name, tv) in try r.mapping(tenantsNode) {
             let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts", "mwi",
-                                                  "mailboxes", "voicemail", "conferences"])
+                                                  "mailboxes", "voicemail", "mail", "conferences"])
             var concurrentCalls: Int?
             var aaLicense = AutoAttendantLicense.standard
             var voicemailLicensed = true
@@ -263,6 +267,7 @@ extension ParleyConfig {
         if let v = r.field(top, "shutdown_grace") { config.shutdownGraceMilliseconds = try r.duration(v) }
         config.storage = try parseStorage(r, top, baseDir: baseDir)
         config.admin = try parseAdmin(r, top)
+        try parseMail(r, top, config: &config)
         return config
     }
 

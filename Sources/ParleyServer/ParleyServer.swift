@@ -18,6 +18,8 @@ public final class ParleyServer: @unchecked Sendable {
     let logger: Logger
     /// Voicemail storage, provisioning and message waiting (VoicemailService.swift).
     public let voicemail: VoicemailService
+    /// Voicemail to email, when `mail:` is configured (ServerMail.swift).
+    public internal(set) var mail: ServerMail?
 
     /// The SIP address actually bound (useful when the configuration asks for port 0).
     public var sipAddress: SocketAddress? { sipChannel.localAddress }
@@ -112,8 +114,10 @@ public final class ParleyServer: @unchecked Sendable {
         try? await sipLoop.submit { controller.announceMessageWaiting() }.get()
         media.start()
         logger.info("listening", metadata: ["sip": "\(config.sip.listen.map(\.description).joined(separator: ","))", "rtp": "\(config.rtp.bind):\(config.rtp.ports.lowerBound)-\(config.rtp.ports.upperBound)"])
-        return ParleyServer(config: config, events: events, media: media, group: group, sipChannel: channel,
-                            otherChannels: Array(channels.dropFirst()), controller: controller, logger: logger, voicemail: voicemail)
+        let server = ParleyServer(config: config, events: events, media: media, group: group, sipChannel: channel,
+                                  otherChannels: Array(channels.dropFirst()), controller: controller, logger: logger, voicemail: voicemail)
+        server.mail = try server.startMail()
+        return server
     }
 
     /// Waits until the SIP socket closes.
@@ -149,6 +153,7 @@ public final class ParleyServer: @unchecked Sendable {
         try? await Task.sleep(nanoseconds: 50_000_000)
         for ch in otherChannels { try? await ch.close() }
         try? await sipChannel.close()
+        await mail?.stop()
         media.stop()
         events.close()
         try? await group.shutdownGracefully()

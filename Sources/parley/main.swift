@@ -10,7 +10,7 @@ struct Parley: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parley",
         abstract: "A SIP media server for IVR menus, voicemail and conferencing.",
-        subcommands: [Serve.self, CheckConfig.self, DialCommand.self, MailboxCommand.self, MessagesCommand.self])
+        subcommands: [Serve.self, CheckConfig.self, DialCommand.self, MailboxCommand.self, MessagesCommand.self, MailCommand.self])
 }
 
 struct Serve: AsyncParsableCommand {

@@ -111,15 +111,27 @@ def wav_bytes(seconds: float = 0.5, rate: int = 8000, freq: float = 440.0) -> by
     return buf.getvalue()
 
 
+def mail_yaml(relay_port: int) -> str:
+    """Voicemail email to a relay that is not listening yet (the first attempt defers)."""
+    return ("mail:\n"
+            f"  relay: \"127.0.0.1:{relay_port}\"\n"
+            "  from: voicemail@demo.example\n"
+            "  starttls: off\n"
+            "  retry_base: 1h\n")
+
+
 @pytest.fixture
 def admin_server(parley_bin, prompts_dir, tmp_path):
     port = free_tcp_port()
-    with running_server(parley_bin, tmp_path, prompts_dir, numbers=ADMIN_NUMBERS, top_extra=admin_yaml(port, extra=", max_body: 64KB"),
+    relay_port = free_tcp_port()
+    with running_server(parley_bin, tmp_path, prompts_dir, numbers=ADMIN_NUMBERS,
+                        top_extra=admin_yaml(port, extra=", max_body: 64KB") + mail_yaml(relay_port),
                         tenant_extra=ADMIN_TENANT,
                         env={"PARLEY_E2E_ADMIN_TOKEN": TOKEN}) as server:
         api = Admin(port)
         api.wait_up()
         server.api = api
+        server.relay_port = relay_port
         yield server
 
 
@@ -542,6 +554,45 @@ def test_conference_rooms_participants_mute_lock_and_kick(admin_server):
         sender.close()
         for p in parties:
             p.close()
+
+
+# ---------------------------------------------------------------------------
+# mail spool
+# ---------------------------------------------------------------------------
+
+
+def test_mail_status_and_retry_now_deliver_a_deferred_message(admin_server, parley_bin, tmp_path):
+    """A message spooled while the relay is down is deferred (retry in an hour); once the
+    relay is up, retry-now delivers it at once."""
+    from test_mail import Relay, start_relay
+    api = admin_server.api
+    status, body = api.json("POST", "/v1/tenants/demo/mailboxes",
+                            {"number": "1001", "name": "Alice", "pin": "284613", "emails": ["alice@demo.example"]})
+    assert status == 201, body
+    message_id = deposit(admin_server, "1001", tmp_path, parley_bin)
+    sent = subprocess.run([str(parley_bin), "mail", "send", "--config", str(admin_server.config_path), "demo", "1001", message_id],
+                          capture_output=True, text=True, timeout=30)
+    assert sent.returncode == 0, sent.stderr
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        status, mail = api.json("GET", "/v1/mail")
+        if status == 200 and mail["deferred"] == 1:
+            break
+        time.sleep(0.2)
+    assert status == 200 and mail["queued"] == 1 and mail["deferred"] == 1 and mail["delivered_total"] == 0, mail
+    handler = Relay()
+    controller = start_relay(handler, admin_server.relay_port)
+    try:
+        status, mail = api.json("POST", "/v1/mail/retry")
+        assert status == 200, mail
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not (mail["queued"] == 0 and mail["delivered_total"] == 1):
+            time.sleep(0.2)
+            mail = api.json("GET", "/v1/mail")[1]
+        assert mail["queued"] == 0 and mail["delivered_total"] == 1, mail
+        assert handler.delivered(), "the relay got nothing"
+    finally:
+        controller.stop()
 
 
 # ---------------------------------------------------------------------------

@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 
 import pytest
+
+import rtp
+import sipua
+from conftest import running_server
 
 BASE = """sip:
   listen: ["udp:127.0.0.1:5999"]
@@ -51,3 +56,23 @@ def test_unknown_key_lists_the_keys_allowed(parley_bin, config):
     r = run(parley_bin, "check-config", str(config), env={"GREETING": "welcome"})
     assert r.returncode == 1
     assert r.stderr.startswith(f"{config}:6: tenants.demo.domians: unknown key (expected one of: "), r.stderr
+
+
+def test_reload_with_an_unset_variable_keeps_the_old_configuration(parley_bin, prompts_dir, tmp_path):
+    """Given a server whose number 100 plays ${GREETING}, when the file is changed to need a
+    variable the server's environment lacks and SIGHUP arrives, then the reload is refused
+    with the documented message (event config.reload_failed) and calls still get the old
+    configuration."""
+    with running_server(parley_bin, tmp_path, prompts_dir, numbers={"100": '{ play: "${GREETING}" }'},
+                        env={"GREETING": "welcome"}) as server:
+        text = server.config_path.read_text()
+        server.config_path.write_text(text.replace("${GREETING}", "${MISSING_GREETING}"))
+        server.proc.send_signal(signal.SIGHUP)
+        failed = server.wait_event(lambda e: e.get("event") == "config.reload_failed", 5.0)
+        assert failed is not None, server.describe()
+        assert failed.get("error", "").endswith("tenants.demo.numbers.100.play: environment variable MISSING_GREETING is not set"), failed
+        with sipua.SipUA(server.sip_port) as ua, rtp.RtpListener() as listener:
+            call = ua.invite("100", sipua.make_sdp(listener.port), timeout=5.0)
+            assert call.final is not None and call.final.status == 200, call.final
+            call.ack()
+            assert call.bye().status == 200

@@ -101,6 +101,13 @@ def test_dial_navigates_the_demo_menu_with_digits(demo_server, parley_bin, optio
     assert keys in field(r.stdout, "digits sent")
     assert field(r.stdout, "ended by") == "the far end (BYE)", r.stdout
     assert menu_keys(demo_server) == [("main", "2"), ("support", "*"), ("main", "9")], demo_server.events()
+    # Structured logs: every server log line from the call's first to its last names the call.
+    call_id = field(r.stdout, "call-id")
+    lines = demo_server.stderr.splitlines()
+    mine = [i for i, line in enumerate(lines) if f"call-id={call_id}" in line]
+    assert len(mine) >= 10, f"only {len(mine)} log lines name the call"
+    strays = [line for line in lines[mine[0]:mine[-1] + 1] if f"call-id={call_id}" not in line]
+    assert not strays, f"log lines during the call without its call-id: {strays}"
 
 
 @pytest.mark.parametrize("demo_server", ['\n  auth:\n    realm: demo.example\n    challenge: all\n'
