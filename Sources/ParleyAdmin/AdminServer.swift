@@ -25,13 +25,16 @@ public final class AdminServer: Service, Sendable {
     public let host: String
     /// The port bound (the configured one, or the one the system chose for port 0).
     public let port: Int
+    private let group: ServiceGroup
     private let run: Task<Void, Never>
     private let poller: Task<Void, Never>?
     private let streams: EventStreams
     private let logger: Logger
 
-    private init(host: String, port: Int, run: Task<Void, Never>, poller: Task<Void, Never>?, streams: EventStreams, logger: Logger) {
-        self.host = host; self.port = port; self.run = run; self.poller = poller; self.streams = streams; self.logger = logger
+    private init(host: String, port: Int, group: ServiceGroup, run: Task<Void, Never>, poller: Task<Void, Never>?, streams: EventStreams,
+                 logger: Logger) {
+        self.host = host; self.port = port; self.group = group; self.run = run; self.poller = poller; self.streams = streams
+        self.logger = logger
     }
 
     /// Starts the API when `admin` is configured and its token is set; nil when it stays off.
@@ -64,9 +67,11 @@ public final class AdminServer: Service, Sendable {
         let app = Application(router: router, configuration: .init(address: .hostname(admin.host, port: admin.port), serverName: "parley"),
                               onServerRunning: { channel in bound.resolve(.success(channel.localAddress?.port ?? admin.port)) },
                               logger: logger)
+        // Its own group, so `stop` can ask for a graceful shutdown (open requests finish).
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let run = Task {
             do {
-                try await app.runService(gracefulShutdownSignals: [])
+                try await group.run()
             } catch {
                 bound.resolve(.failure(error))
                 if !Task.isCancelled { logger.error("admin API stopped", metadata: ["error": "\(error)"]) }
@@ -82,7 +87,7 @@ public final class AdminServer: Service, Sendable {
         }
         let poller = exporter.map { exporter in Task { await exporter.run() } }
         logger.info("admin API listening", metadata: ["admin": "http://\(admin.host.contains(":") ? "[\(admin.host)]" : admin.host):\(port)"])
-        return AdminServer(host: admin.host, port: port, run: run, poller: poller, streams: streams, logger: logger)
+        return AdminServer(host: admin.host, port: port, group: group, run: run, poller: poller, streams: streams, logger: logger)
     }
 
     /// As a `Service`: already serving; stops on graceful shutdown (or cancellation).
@@ -95,8 +100,15 @@ public final class AdminServer: Service, Sendable {
     public func stop() async {
         streams.finishAll()
         poller?.cancel()
-        run.cancel()
+        await group.triggerGracefulShutdown()
+        // Requests still open after 5 s are cut off.
+        let run = self.run
+        let deadline = Task {
+            try? await Task.sleep(for: .seconds(5))
+            run.cancel()
+        }
         await run.value
+        deadline.cancel()
     }
 }
 
