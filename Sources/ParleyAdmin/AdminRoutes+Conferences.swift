@@ -18,10 +18,7 @@ extension AdminRoutes {
         }
         router.get(RouterPath(stringLiteral: "\(base)/{room}")) { _, context in
             let (tenant, room) = try await self.room(context)
-            guard let info = self.server.conferences.list(tenant: tenant).first(where: { $0.room == room }) else {
-                throw AdminError.notFound("no active room \(AdminRoutes.quoted(room)) for tenant \(AdminRoutes.quoted(tenant))")
-            }
-            return try AdminJSON.response(await self.rooms([info])[0])
+            return try await self.roomResponse(tenant, room)
         }
         for (action, locked) in [("lock", true), ("unlock", false)] {
             router.post(RouterPath(stringLiteral: "\(base)/{room}/\(action)")) { _, context in
@@ -67,7 +64,8 @@ extension AdminRoutes {
         guard let info = server.conferences.list(tenant: tenant).first(where: { $0.room == room }) else {
             throw AdminError.notFound("no active room \(AdminRoutes.quoted(room)) for tenant \(AdminRoutes.quoted(tenant))")
         }
-        return try AdminJSON.response(await rooms([info])[0])
+        guard let shown = await rooms([info]).first else { throw AdminError.notFound("room \(AdminRoutes.quoted(room)) has just closed") }
+        return try AdminJSON.response(shown)
     }
 
     /// The tenant (which must exist) and the room named in the path.
