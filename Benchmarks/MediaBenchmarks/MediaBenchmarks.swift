@@ -158,4 +158,5 @@ let benchmarks: @Sendable () -> Void = {
     registerJitterBufferBenchmarks()
     registerStoreBenchmarks()
     registerTickBenchmarks()
+    registerConferenceBenchmarks()
 }

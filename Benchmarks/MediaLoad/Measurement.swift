@@ -1,5 +1,7 @@
 import CParleyMediaIO
 import Foundation
+import Logging
+import NIOPosix
 import ParleyMedia
 
 /// One measured window: the system under test's CPU and tick lateness, and the traffic.
@@ -55,4 +57,23 @@ func measure(_ label: String, legs: Int, seconds: Double, generator: TrafficGene
     if let late0, let late1 { late = late1.since(late0) }
     return Row(label: label, legs: legs, seconds: Double(t1 - t0) / 1e9, cpuNanoseconds: cpu1 - cpu0,
                packetsIn: traffic1.sent - traffic0.sent, packetsOut: traffic1.received - traffic0.received, lateness: late)
+}
+
+/// One media engine with one thread pinned to `mediaCPU`, and the traffic generator for
+/// `legs` legs on `generatorCPU`, alive for `body`.
+func withLoadRig<T>(label: String, legs: Int, mediaCPU: Int, generatorCPU: Int,
+                    frames: [[UInt8]]? = nil, payloadType: UInt8 = 0, timestampStep: UInt32 = 160,
+                    _ body: (MultiThreadedEventLoopGroup, MediaEngine, TrafficGenerator) throws -> T) throws -> T {
+    var logger = Logger(label: label)
+    logger.logLevel = .warning
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    defer { try? group.syncShutdownGracefully() }
+    let engine = MediaEngine(group: group, bindHost: "127.0.0.1", ports: PortAllocator(range: 12000...64000),
+                             logger: logger, threads: 1, cpus: [mediaCPU], realtimePriority: realtime)
+    engine.start()
+    defer { engine.stop() }
+    let generator = try TrafficGenerator(legs: legs, cpu: generatorCPU, frames: frames, payloadType: payloadType,
+                                         timestampStep: timestampStep)
+    defer { for fd in generator.sockets { close(fd) } }
+    return try body(group, engine, generator)
 }

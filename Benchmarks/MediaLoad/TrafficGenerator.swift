@@ -19,16 +19,22 @@ final class TrafficGenerator: @unchecked Sendable {
     private let counters = NIOLockedValueBox(Counters())
     private var paced: PacedThread?
     private let frames: [[UInt8]]
+    private let payloadType: UInt8
+    private let timestampStep: UInt32
 
     /// Binds the generator's sockets first: legs are told these addresses as their peers.
-    init(legs: Int, cpu: Int?) throws {
+    /// `frames`: 160-byte payloads sent in turn (default: speech-like PCMU), with `payloadType`
+    /// and `timestampStep` RTP ticks per 20 ms.
+    init(legs: Int, cpu: Int?, frames: [[UInt8]]? = nil, payloadType: UInt8 = 0, timestampStep: UInt32 = 160) throws {
         var sockets: [Int32] = []
         for _ in 0..<max(1, (legs + Self.perSocket - 1) / Self.perSocket) {
             sockets.append(try Self.open())
         }
         self.sockets = sockets
         self.cpu = cpu
-        frames = Self.speechFrames()
+        self.frames = frames ?? Self.speechFrames()
+        self.payloadType = payloadType
+        self.timestampStep = timestampStep
     }
 
     /// The generator's address for leg `i`.
@@ -113,15 +119,16 @@ final class TrafficGenerator: @unchecked Sendable {
             receiveMessages[i] = m
         }
         let sockets = self.sockets, frames = self.frames, counters = self.counters
+        let payloadType = self.payloadType, step = self.timestampStep
         var tick: UInt32 = 0
         return {
             withExtendedLifetime(owner) {}
-            let frame = frames[Int(tick % 50)]
+            let frame = frames[Int(tick % UInt32(frames.count))]
             var sent = 0, errors = 0, received = 0
             for i in 0..<n {
                 let p = packets + i * Self.packetBytes
-                let seq = UInt16(truncatingIfNeeded: tick), ts = tick &* 160
-                p[1] = tick == 0 ? 0x80 : 0
+                let seq = UInt16(truncatingIfNeeded: tick), ts = tick &* step
+                p[1] = (tick == 0 ? 0x80 : 0) | payloadType
                 p[2] = UInt8(seq >> 8); p[3] = UInt8(truncatingIfNeeded: seq)
                 p[4] = UInt8(ts >> 24); p[5] = UInt8(truncatingIfNeeded: ts >> 16)
                 p[6] = UInt8(truncatingIfNeeded: ts >> 8); p[7] = UInt8(truncatingIfNeeded: ts)

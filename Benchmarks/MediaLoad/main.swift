@@ -3,10 +3,12 @@ import Foundation
 /// Media load: the legs-per-core figure and the I/O design comparison (see scripts/load-media).
 ///
 ///   MediaLoad legs N SECONDS [--realtime] [--no-inband] [--media-cpu 0] [--generator-cpu 1]
+///   MediaLoad rooms R SECONDS [--participants 15] [--opus] [--realtime] [--media-cpu 0] [--generator-cpu 1]
 ///   MediaLoad compare N SECONDS [--realtime] [--arms raw,own,uring,nio] [--media-cpu 0] [--generator-cpu 1]
 let usage = """
 usage: MediaLoad legs N SECONDS [--realtime] [--no-inband] [--media-cpu C] [--generator-cpu C]
        MediaLoad compare N SECONDS [--realtime] [--arms raw,own,uring,nio] [--media-cpu C] [--generator-cpu C]
+       MediaLoad rooms R SECONDS [--participants P] [--opus] [--realtime] [--media-cpu C] [--generator-cpu C]
 """
 
 /// SCHED_FIFO priority for the measured threads (`--realtime`), else nil.
@@ -30,6 +32,8 @@ func main() throws {
     let generatorCPU = Int(option("--generator-cpu") ?? "1") ?? 1
     let arms = (option("--arms") ?? "raw,own,uring,nio").split(separator: ",").map(String.init)
     let noInband = flag("--no-inband")
+    let participants = Int(option("--participants") ?? "15") ?? 15
+    let opus = flag("--opus")
     // SCHED_FIFO for the system under test and the generator: on a shared machine, other
     // processes' work then cannot delay the ticks (needs CAP_SYS_NICE).
     realtime = flag("--realtime") ? 10 : nil
@@ -40,6 +44,9 @@ func main() throws {
     switch args[0] {
     case "legs":
         print(try LegLoad.run(legs: legs, seconds: seconds, inband: !noInband, mediaCPU: mediaCPU, generatorCPU: generatorCPU).line)
+    case "rooms":
+        print(try ConferenceLoad.run(rooms: legs, participants: participants, seconds: seconds, opus: opus,
+                                     mediaCPU: mediaCPU, generatorCPU: generatorCPU).line)
     case "compare":
         _ = try IOCompare.run(legs: legs, seconds: seconds, arms: arms, mediaCPU: mediaCPU, generatorCPU: generatorCPU)
     default:

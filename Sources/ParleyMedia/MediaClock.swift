@@ -18,11 +18,14 @@ public struct TickLateness: Sendable, Equatable {
     public var counts = [Int](repeating: 0, count: TickLateness.bounds.count + 1)
     public var ticks = 0
     public var maxMicroseconds: Int64 = 0
+    /// Sum of every tick's lateness (a Prometheus histogram's `_sum`).
+    public var sumMicroseconds: Int64 = 0
 
     public init() {}
 
     public mutating func record(microseconds: Int64) {
         ticks += 1
+        sumMicroseconds &+= microseconds
         maxMicroseconds = max(maxMicroseconds, microseconds)
         let i = TickLateness.bounds.firstIndex { microseconds <= $0 } ?? TickLateness.bounds.count
         counts[i] += 1
@@ -31,6 +34,7 @@ public struct TickLateness: Sendable, Equatable {
     /// Adds another histogram's ticks (several threads' lateness as one).
     public mutating func merge(_ other: TickLateness) {
         ticks += other.ticks
+        sumMicroseconds &+= other.sumMicroseconds
         maxMicroseconds = max(maxMicroseconds, other.maxMicroseconds)
         for i in 0..<min(counts.count, other.counts.count) { counts[i] += other.counts[i] }
     }

@@ -31,6 +31,9 @@ public struct LegStatistics: Sendable, Equatable {
     /// Frames played as comfort noise: the peer's CN packets (RFC 3389) and its silences.
     public var comfortNoiseFrames = 0
     public var jitterBufferDelayMilliseconds = 0
+    /// Packets of the peer's stream lost (RFC 3550 A.3 cumulative count; may go negative
+    /// with duplicates), as of the last tick.
+    public var packetsLost = 0
     /// RTCP: compounds sent and received, the round-trip time (-1 unknown) and the peer's
     /// reported fraction lost of our stream in 1/256 (-1 unknown).
     public var rtcpSent = 0

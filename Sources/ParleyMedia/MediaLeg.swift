@@ -83,7 +83,7 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
     private var playout: PlayoutPipeline?
     private var playoutMode = PlayoutMode.interactive
     /// RTCP (RFC 3550 §6) for this leg, and its socket when not multiplexed (port + 1).
-    private var rtcp: RTCPReporter
+    var rtcp: RTCPReporter
     private var latchedRTCP: PeerAddress?
     /// Our outgoing RTCP compound, written in place at each report.
     private var rtcpPacket = [UInt8](repeating: 0, count: RTCPReporter.maximumReportSize)
@@ -105,6 +105,8 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
     /// RFC 4733 key presses waiting to be sent, and the one being sent (see `sendDigit`).
     private var pendingDigits: [(key: Character, milliseconds: Int)] = []
     private var digitSender: TelephoneEventSender?
+    /// The conference room's port (MediaLeg+Conference.swift); set and cleared on the loop.
+    var conference: ConferencePort?
 
     private var pcmFrame: [Int16]
     /// The outgoing RTP packet: header, then the payload encoded in place behind it.
@@ -266,7 +268,11 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
     private func produceFrame() {
         let frame = samplesPerFrame
         guard !queue.isEmpty else {
-            pcmFrame.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            pcmFrame.withUnsafeMutableBufferPointer { out in
+                // In a conference the room's mix plays whenever no prompt does.
+                let n = conference?.legNextFrame(into: out, sendRate: sendRate) ?? 0
+                if n < out.count { UnsafeMutableBufferPointer(rebasing: out[n...]).update(repeating: 0) }
+            }
             return
         }
         if !announcedStart {
@@ -410,9 +416,10 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
             statistics.jitterBufferDelayMilliseconds = Int(jitterBuffer.statistics.currentDelayMs)
             statistics.concealedFrames = jitterBuffer.statistics.concealed
             statistics.comfortNoiseFrames = jitterBuffer.statistics.comfortNoise
+            statistics.packetsLost = rtcp.statistics.isValid ? Int(rtcp.statistics.cumulativeLost) : 0
         }
         if jitterBuffer.mode != playoutMode { jitterBuffer.setMode(playoutMode) }  // after `reconfigure`
-        guard detector != nil || recorder != nil else {
+        guard detector != nil || recorder != nil || conference != nil else {
             _ = jitterBuffer.get(nowMs: now)
             return
         }
@@ -426,6 +433,9 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
         // Before anything is received the pipeline gives silence: a recording keeps time with it.
         if let recorder {
             decoded.withUnsafeBufferPointer { recorder.receive(UnsafeBufferPointer(rebasing: $0[0..<count]), rate: parameters.codec.receiveRate) }
+        }
+        if let conference {
+            decoded.withUnsafeBufferPointer { conference.legReceived(UnsafeBufferPointer(rebasing: $0[0..<count]), rate: parameters.codec.receiveRate) }
         }
         guard output == .audio, let detector else { return }
         // A key is reported when its press is confirmed (`.began`), so a menu can react while

@@ -30,6 +30,8 @@ final class CallController: @unchecked Sendable {
         let source: SIPPeer
         let localTag = SIPResponses.randomToken(10)
         let target: ParleyConfig.Target
+        /// When the INVITE arrived (listed by the admin API).
+        let receivedAt = Date()
         var state: State = .proceeding
         var lastInviteResponse: SIPMessage?
         var byeResponse: SIPMessage?
@@ -84,6 +86,10 @@ final class CallController: @unchecked Sendable {
     private(set) var calls: [String: Call] = [:]
     /// Prompts with tenant overrides, for call flows; replaced on reload.
     var library: PromptLibrary?
+    /// Conference rooms (CallController+Conference.swift, ConferenceRegistry.swift).
+    lazy var conferences = ConferenceRegistry(dataDirectory: config.storage.dataDirectory, logger: logger,
+                                              audio: { [weak self] tenant, name, rate in try? self?.library?.audio(name, tenant: tenant, rate: rate) },
+                                              emit: { [events] in events.emit($0) })
     /// Transactions of requests received and sent, and their one timer (CallController+Transactions.swift).
     var serverTransactions = SIPServerTransactionTable<SIPPeer>()
     var clientTransactions = SIPClientTransactionTable<SIPPeer>()
@@ -239,6 +245,7 @@ final class CallController: @unchecked Sendable {
                 var r = SIPResponses.response(to: invite, status: 503, reason: "Service Unavailable", toTag: SIPResponses.randomToken(10))
                 r.appendWarning(399, "tenant \(tenant.name): concurrent call licence of \(limit) reached")
                 r.append("Retry-After", "30")
+                ParleyMetrics.licenceRefused(tenant: tenant.name, licence: "concurrent_calls")
                 return refuse(invite, from: source, response: r, log: "tenant \(tenant.name) at its concurrent call licence (\(inUse)/\(limit))")
             }
         }
@@ -266,7 +273,7 @@ final class CallController: @unchecked Sendable {
         let from = invite["From"].flatMap(NameAddress.init)
         events.emit(CallEvent("call.received", callID: callID, [
             ("tenant", .string(tenant.name)), ("number", .string(user)), ("from", .string(from?.uri ?? "")),
-            ("from_name", .string(from?.displayName ?? "")),
+            ("from_name", .string(from?.displayName ?? "")), ("app", .string(CallController.appName(number.target))),
         ]))
         calls[callID] = call
         sendProvisional(call, status: 100, reason: "Trying")
@@ -310,6 +317,8 @@ final class CallController: @unchecked Sendable {
             }
         case let .menu(name):
             startMenu(call, menu: name)
+        case let .conference(room):
+            startConference(call, room: room)
         case let .transfer(target):
             // Straight to REFER; on failure the call stays up (a menu option resumes its menu instead).
             transfer(callID: call.id, to: target) { _ in }
@@ -426,7 +435,7 @@ final class CallController: @unchecked Sendable {
                     fields += [("rtp_in", .int(s.packetsReceived)), ("rtp_out", .int(s.packetsSent)),
                                ("rtp_malformed", .int(s.malformedDropped)), ("rtp_unknown_pt", .int(s.unknownPayloadDropped)),
                                ("rtp_stranger", .int(s.strangersDropped)), ("ssrc_changes", .int(s.ssrcChanges)),
-                               ("rtp_late", .int(s.lateDropped)), ("rtp_duplicate", .int(s.duplicatesDropped)),
+                               ("rtp_late", .int(s.lateDropped)), ("rtp_lost", .int(s.packetsLost)), ("rtp_duplicate", .int(s.duplicatesDropped)),
                                ("concealed_frames", .int(s.concealedFrames)), ("jitter_buffer_ms", .int(s.jitterBufferDelayMilliseconds)),
                                ("rtcp_sent", .int(s.rtcpSent)), ("rtcp_received", .int(s.rtcpReceived)),
                                ("rtt_ms", .int(s.roundTripMilliseconds)), ("remote_fraction_lost", .int(s.remoteFractionLost))]

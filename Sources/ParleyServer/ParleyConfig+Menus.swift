@@ -19,12 +19,12 @@ extension ParleyConfig {
         return Set(try r.mapping(mv).map(\.0))
     }
 
-    /// A number's target: `play: PROMPT`, `menu: NAME`, `transfer: SIP-URI`, `voicemail: MAILBOX` or `voicemail_main: true`.
+    /// A number's target: `play: PROMPT`, `menu: NAME`, `transfer: SIP-URI`, `voicemail: MAILBOX`, `voicemail_main: true` or `conference: ROOM`.
     static func parseNumberTarget(_ r: YAMLReader, entry: [(String, YAMLReader.Value)], value: YAMLReader.Value,
                                   menuNames: Set<String>, mailboxes: Set<String> = []) throws -> Target {
-        let given = entry.map(\.0).filter { ["play", "menu", "transfer", "voicemail", "voicemail_main"].contains($0) }
+        let given = entry.map(\.0).filter { ["play", "menu", "transfer", "voicemail", "voicemail_main", "conference"].contains($0) }
         guard given.count == 1, let kind = given.first, let v = r.field(entry, kind) else {
-            throw r.error(value, "needs exactly one target (play: PROMPT, menu: NAME, transfer: SIP-URI, voicemail: MAILBOX or voicemail_main: true)")
+            throw r.error(value, "needs exactly one target (play: PROMPT, menu: NAME, transfer: SIP-URI, voicemail: MAILBOX, voicemail_main: true or conference: ROOM)")
         }
         if kind == "voicemail" { return .voicemail(try mailboxReference(r, v, mailboxes: mailboxes)) }
         if kind == "voicemail_main" {
@@ -38,6 +38,8 @@ extension ParleyConfig {
             return .menu(text)
         case "transfer":
             return .transfer(try transferTarget(r, v, alongside: entry))
+        case "conference":
+            return .conference(text)
         default:
             guard PromptCache.isValidName(text) else { throw r.error(v, "'\(text)' is not a valid prompt name") }
             return .play(prompt: text)
@@ -54,6 +56,7 @@ extension ParleyConfig {
             case let .play(prompt): extensions[number] = .play(prompt)
             case let .menu(menu): extensions[number] = .menu(menu)
             case let .transfer(uri): extensions[number] = .transfer(uri)
+            case let .conference(room): extensions[number] = .conference(room)
             case let .voicemail(mailbox): extensions[number] = .voicemail(mailbox)
             case .voicemailMain: extensions[number] = .voicemailMain
             }
@@ -184,6 +187,7 @@ extension ParleyConfig {
             if t.numbers.values.contains(where: { if case .transfer = $0.target { return true } else { return false } }) {
                 for p in ["aa-transferring", "aa-transfer-failed", "goodbye"] { out.append((t.name, p, "tenants.\(t.name).numbers (system prompt)")) }
             }
+            out += ParleyConfig.conferencePrompts(t)
             guard !t.attendant.menus.isEmpty else { continue }
             for (name, menu) in t.attendant.menus.sorted(by: { $0.key < $1.key }) {
                 let key = "tenants.\(t.name).menus.\(name)"

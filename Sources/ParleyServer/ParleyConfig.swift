@@ -54,6 +54,8 @@ public struct ParleyConfig: Sendable, Equatable {
         case menu(String)
         /// Answer and transfer at once (blind REFER) to this SIP URI; also what dialling this extension from a menu does.
         case transfer(String)
+        /// Join this conference room of the tenant (ParleyConfig+Conferences.swift).
+        case conference(String)
         /// Answer and run the voicemail deposit into this mailbox of the tenant (ParleyConfig+Voicemail.swift).
         case voicemail(String)
         /// Answer and run voicemail retrieval: login, messages, mailbox options (`voicemail_main: true`).
@@ -85,6 +87,9 @@ public struct ParleyConfig: Sendable, Equatable {
         public var voicemailLicensed = true
         /// Licence: the auto-attendant tier (basic: no schedules or extension dialling).
         public var autoAttendantLicense = AutoAttendantLicense.standard
+        /// Conference rooms by name, and the seats the licence allows per room (ParleyConfig+Conferences.swift).
+        public var conferences: [String: ConferenceSettings] = [:]
+        public var conferenceLicense = ConferenceLicense.basic
         /// The tenant's email sender and text (ParleyConfig+Mail.swift).
         public var mail = TenantMail()
     }
@@ -97,6 +102,8 @@ public struct ParleyConfig: Sendable, Equatable {
     /// On SIGTERM, how long calls in progress may go on before they are ended.
     public var shutdownGraceMilliseconds: Int64 = 30_000
     public var storage = Storage(dataDirectory: "var")
+    /// The admin HTTP API (ParleyConfig+Admin.swift); nil: none.
+    public var admin: Admin?
     /// Voicemail to email (ParleyConfig+Mail.swift); nil: no email is sent.
     public var mail: Mail?
 
@@ -125,7 +132,7 @@ extension ParleyConfig {
                              environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ParleyConfig {
         let r = YAMLReader(file: file, environment: environment)
         let root = try r.root(text)
-        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace", "storage", "mail"])
+        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace", "storage", "admin", "mail"])
         let baseDir = (file as NSString).deletingLastPathComponent
 
         // sip
@@ -206,12 +213,12 @@ extension ParleyConfig {
         let tenantsNode = try r.required(top, "tenants", in: root)
         for (name, tv) in try r.mapping(tenantsNode) {
             let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts", "mwi",
-                                                  "mailboxes", "voicemail", "mail"])
+                                                  "mailboxes", "voicemail", "mail", "conferences"])
             var concurrentCalls: Int?
             var aaLicense = AutoAttendantLicense.standard
             var voicemailLicensed = true
             if let lv = r.field(t, "licenses") {
-                let l = try r.mapping(lv, allowed: ["concurrent_calls", "auto_attendant", "voicemail"])
+                let l = try r.mapping(lv, allowed: ["concurrent_calls", "auto_attendant", "voicemail", "conference"])
                 if let v = r.field(l, "voicemail") { voicemailLicensed = try r.bool(v) }
                 if let v = r.field(l, "concurrent_calls") { concurrentCalls = try r.int(v, in: 0...1_000_000) }
                 if let v = r.field(l, "auto_attendant") {
@@ -234,7 +241,7 @@ extension ParleyConfig {
                     guard !number.isEmpty, number.count <= 32, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLetter || "+*#-_.".contains($0)) }) else {
                         throw r.error(value, "number '\(number)' may hold only digits, letters and + * # - _ .")
                     }
-                    let entry = try r.mapping(value, allowed: ["play", "menu", "transfer", "voicemail", "voicemail_main", "answer_after"])
+                    let entry = try r.mapping(value, allowed: ["play", "menu", "transfer", "voicemail", "voicemail_main", "conference", "answer_after"])
                     let target = try parseNumberTarget(r, entry: entry, value: value, menuNames: menuNames, mailboxes: mailboxNumbers)
                     let answerAfter = try r.field(entry, "answer_after").map { try r.duration($0) } ?? 0
                     numbers[number] = Number(target: target, answerAfterMilliseconds: answerAfter)
@@ -252,6 +259,8 @@ extension ParleyConfig {
                                   mailboxes: try parseMailboxes(r, tenant: t, name: name),
                                   voicemail: try parseVoicemailSettings(r, tenant: t),
                                   voicemailLicensed: voicemailLicensed, autoAttendantLicense: aaLicense))
+            (tenants[tenants.count - 1].conferences, tenants[tenants.count - 1].conferenceLicense) = try parseConferences(r, tenant: t)
+            try checkConferenceTargets(tenants[tenants.count - 1], file: file)
         }
         guard !tenants.isEmpty else { throw r.error(tenantsNode, "needs at least one tenant") }
         sipSettings.listen = listen
@@ -259,6 +268,7 @@ extension ParleyConfig {
         var config = ParleyConfig(file: file, sip: sipSettings, rtp: rtp, prompts: prompts, tenants: tenants)
         if let v = r.field(top, "shutdown_grace") { config.shutdownGraceMilliseconds = try r.duration(v) }
         config.storage = try parseStorage(r, top, baseDir: baseDir)
+        config.admin = try parseAdmin(r, top)
         try parseMail(r, top, config: &config)
         return config
     }

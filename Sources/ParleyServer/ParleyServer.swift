@@ -63,6 +63,7 @@ public final class ParleyServer: @unchecked Sendable {
         let controller = CallController(loop: sipLoop, config: config, media: media, prompts: prompts, events: events,
                                         logger: logger, localHost: localHost, localPort: first.port)
         controller.library = library
+        _ = controller.conferences // created before any other thread can ask for it
         controller.voicemail = voicemail
         controller.messageSummaries = voicemail.summaries
         voicemail.setPublisher { [weak controller] tenant, mailbox, summary in
@@ -97,6 +98,7 @@ public final class ParleyServer: @unchecked Sendable {
         }
         let udp = udpChannel
         controller.attach(send: { message, peer in
+            if let status = message.status { ParleyMetrics.sipResponseSent(status) }
             let bytes = message.serialized()
             if let connection = peer.connection {
                 var buffer = connection.allocator.buffer(capacity: bytes.count)

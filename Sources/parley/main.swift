@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ParleyAdmin
 import ParleyServer
 import ServiceLifecycle
 
@@ -29,9 +30,23 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let cfg: ParleyConfig
         let server: ParleyServer
+        let admin: AdminServer?
         do {
             cfg = try ParleyConfig.load(path: config)
+            // Metrics first: counters made before the bootstrap would stay no-ops.
+            let registry = cfg.admin != nil ? MetricsExporter.bootstrap() : nil
             server = try await ParleyServer.start(config: cfg, eventsPath: events, logger: logger)
+            do {
+                if let settings = cfg.admin {
+                    admin = try await AdminServer.start(server: server, admin: settings, configPath: config,
+                                                        store: server.voicemail.sqlite, registry: registry, logger: logger)
+                } else {
+                    admin = nil
+                }
+            } catch {
+                await server.shutdown()
+                throw error
+            }
         } catch {
             FileHandle.standardError.write(Data("parley: \(error)\n".utf8))
             throw ExitCode(2)
@@ -39,7 +54,10 @@ struct Serve: AsyncParsableCommand {
         // The server runs as a Service: SIGTERM/SIGINT start a graceful shutdown (drain within
         // `shutdown_grace`, a second signal ends calls at once), SIGHUP reloads (ParleyService).
         var group = ServiceGroupConfiguration(
-            services: [.init(service: ParleyService(server: server, configPath: config, logger: logger))],
+            // The admin API first: the group stops services in reverse order, so it still
+            // answers (readiness: draining) while the calls drain.
+            services: (admin.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
+                + [.init(service: ParleyService(server: server, configPath: config, logger: logger))],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // A safety net only: the service itself ends calls when the grace period is over.
         group.maximumGracefulShutdownDuration = .milliseconds(cfg.shutdownGraceMilliseconds + 15_000)

@@ -221,9 +221,10 @@ DEFAULT_NUMBERS = {"100": "{ play: welcome }"}
 
 def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media_timeout: float = MEDIA_TIMEOUT_S,
                  numbers: dict[str, str] | None = None, tenant_extra: str = "", tcp: bool = False,
-                 sip_extra: str = "", inband_dtmf: str = "always") -> Path:
+                 sip_extra: str = "", inband_dtmf: str = "always", top_extra: str = "") -> Path:
     """The contract's config; `numbers` maps a number to its inline YAML flow mapping;
-    `tenant_extra` is more YAML for the demo tenant (indented four spaces)."""
+    `tenant_extra` is more YAML for the demo tenant (indented four spaces); `top_extra` is
+    more top-level YAML (e.g. an `admin:` section)."""
     numbers = numbers or DEFAULT_NUMBERS
     path.write_text(
         "sip:\n"
@@ -239,6 +240,7 @@ def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media
         f"  inband_dtmf: {inband_dtmf}\n"
         f"prompts: {prompts}\n"
         "shutdown_grace: 2s\n"
+        + top_extra +
         "tenants:\n"
         "  demo:\n"
         "    domains: [127.0.0.1, localhost]\n"
@@ -251,11 +253,11 @@ def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media
 def start_server(parley_bin: Path, tmp_path: Path, prompts: Path, numbers: dict[str, str] | None = None,
                  tenant_extra: str = "", tcp: bool = False, sip_extra: str = "",
                  media_timeout: float = MEDIA_TIMEOUT_S, env: dict[str, str] | None = None,
-                 inband_dtmf: str = "always") -> ParleyServer:
+                 inband_dtmf: str = "always", top_extra: str = "") -> ParleyServer:
     sip_port = free_udp_port()
     rtp_start = free_port_block(RTP_RANGE_SIZE)
     config = write_config(tmp_path / "parley.yaml", sip_port, rtp_start, prompts, numbers=numbers, tenant_extra=tenant_extra, tcp=tcp, sip_extra=sip_extra,
-                          media_timeout=media_timeout, inband_dtmf=inband_dtmf)
+                          media_timeout=media_timeout, inband_dtmf=inband_dtmf, top_extra=top_extra)
     events = tmp_path / "events.jsonl"
     stderr_path = tmp_path / "parley.stderr"
     with open(stderr_path, "wb") as err, open(tmp_path / "parley.stdout", "wb") as out:

@@ -1,0 +1,120 @@
+import NIOConcurrencyHelpers
+
+/// Where a leg and its conference room exchange audio, one 20 ms frame at a time, when the
+/// leg and the room run on different media threads.
+///
+/// The leg's tick pushes the frame it decoded (after its jitter buffer, at its receive rate)
+/// and pops the frame to send (at its send rate); the room's tick pops the first and pushes
+/// the second. Each direction is a ring of `depth` preallocated frames behind one lock held
+/// for a copy (no allocation, no waiting on the other thread's work). The two threads tick
+/// on the same monotonic 20 ms grid with different phases that wander when a thread runs
+/// late, so a ring starts giving frames only once it holds two (one frame of slack: a
+/// late tick on either side then costs no gap), starts over after running dry, and drops
+/// down to two frames when more pile up (a full ring drops its oldest). The delay through
+/// a port is thus 20-40 ms each way, and a gap or a jump happens only when a thread stalls.
+public final class ConferencePort: @unchecked Sendable {
+    static let depth = 4
+    /// The longest frame: 20 ms at 48 kHz.
+    public static let maxFrameSamples = 960
+    private let lock = NIOLock()
+    private let toRoom = FrameRing()
+    private let toLeg = FrameRing()
+    /// The leg's send rate as of its last pop (the room resamples the mix to it).
+    private var legSendRate = 8000
+
+    /// Frames lost on the way: ring overflows and pops that found nothing.
+    public struct Counters: Sendable, Equatable {
+        public var inboundDropped = 0
+        public var inboundMissing = 0
+        public var outboundDropped = 0
+        public var outboundMissing = 0
+    }
+    private var counters = Counters()
+
+    public init(sendRate: Int) { legSendRate = sendRate }
+
+    public var currentCounters: Counters { lock.withLock { counters } }
+
+    // Leg side (the leg's media thread).
+
+    func legReceived(_ frame: UnsafeBufferPointer<Int16>, rate: Int) {
+        lock.withLock { if toRoom.push(frame, rate: rate) { counters.inboundDropped += 1 } }
+    }
+
+    /// The next frame for the leg to send, at `sendRate`; 0 when none is there (send silence).
+    func legNextFrame(into frame: UnsafeMutableBufferPointer<Int16>, sendRate: Int) -> Int {
+        lock.withLock {
+            legSendRate = sendRate
+            guard let (n, rate) = toLeg.pop(into: frame) else { counters.outboundMissing += 1; return 0 }
+            return rate == sendRate ? n : 0
+        }
+    }
+
+    // Room side (the room's media thread).
+
+    func roomTake(into frame: UnsafeMutableBufferPointer<Int16>) -> (count: Int, rate: Int)? {
+        lock.withLock {
+            guard let r = toRoom.pop(into: frame) else { counters.inboundMissing += 1; return nil }
+            return r
+        }
+    }
+
+    func roomGive(_ frame: UnsafeBufferPointer<Int16>, rate: Int) {
+        lock.withLock { if toLeg.push(frame, rate: rate) { counters.outboundDropped += 1 } }
+    }
+
+    var sendRate: Int { lock.withLock { legSendRate } }
+}
+
+/// A ring of `ConferencePort.depth` frames; not thread-safe (the port's lock guards it).
+final class FrameRing {
+    private let samples: UnsafeMutablePointer<Int16>
+    private var counts = [Int](repeating: 0, count: ConferencePort.depth)
+    private var rates = [Int](repeating: 0, count: ConferencePort.depth)
+    private var head = 0
+    private var count = 0
+    /// Frames are given once two have queued up, until the ring runs dry.
+    private var primed = false
+
+    init() {
+        samples = .allocate(capacity: ConferencePort.depth * ConferencePort.maxFrameSamples)
+        samples.initialize(repeating: 0, count: ConferencePort.depth * ConferencePort.maxFrameSamples)
+    }
+
+    deinit { samples.deallocate() }
+
+    /// Adds a frame (cut to the longest frame); true when the oldest was dropped to make room.
+    func push(_ frame: UnsafeBufferPointer<Int16>, rate: Int) -> Bool {
+        var dropped = false
+        if count == ConferencePort.depth {
+            head = (head + 1) % ConferencePort.depth
+            count -= 1
+            dropped = true
+        }
+        let slot = (head + count) % ConferencePort.depth
+        let n = min(frame.count, ConferencePort.maxFrameSamples)
+        if n > 0, let base = frame.baseAddress { (samples + slot * ConferencePort.maxFrameSamples).update(from: base, count: n) }
+        counts[slot] = n
+        rates[slot] = rate
+        count += 1
+        return dropped
+    }
+
+    /// Takes the oldest frame once primed, after dropping all but the newest two when more
+    /// than three wait; nil while priming or dry.
+    func pop(into frame: UnsafeMutableBufferPointer<Int16>) -> (Int, Int)? {
+        if count == 0 { primed = false }
+        if !primed, count >= 2 { primed = true }
+        guard primed, count > 0 else { return nil }
+        if count > 3 { while count > 2 {
+            head = (head + 1) % ConferencePort.depth
+            count -= 1
+        } }
+        let n = min(counts[head], frame.count)
+        if n > 0, let base = frame.baseAddress { base.update(from: samples + head * ConferencePort.maxFrameSamples, count: n) }
+        let rate = rates[head]
+        head = (head + 1) % ConferencePort.depth
+        count -= 1
+        return (n, rate)
+    }
+}

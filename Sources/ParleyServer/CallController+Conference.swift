@@ -1,0 +1,45 @@
+import ParleyApps
+import ParleyMedia
+
+extension CallController {
+    /// The conference entry flow for this call (number `conference: ROOM`, menu action
+    /// `{ conference: ROOM }`); nil when the call has no leg or its tenant no rooms.
+    func conferenceRunner(_ call: Call) -> (@Sendable (String, CallFlow) async throws(CallFlowError) -> Void)? {
+        guard let leg = call.leg, let tenant = config.tenants.first(where: { $0.name == call.tenant }), !tenant.conferences.isEmpty else {
+            return nil
+        }
+        let loop = self.loop
+        let callID = call.id
+        let events = self.events
+        let bridge = CallConferenceBridge(registry: conferences, tenant: tenant, leg: leg, callID: callID,
+                                          hangup: { [weak self] in loop.execute { self?.hangUpFromApp(callID: callID) } })
+        return { room, flow throws(CallFlowError) in
+            let entry = ConferenceEntry(room: room, bridge: bridge) { event in
+                switch event {
+                case let .pinRejected(room, attempt):
+                    events.emit(CallEvent("conference.pin_rejected", callID: callID, [("room", .string(room)), ("attempt", .int(attempt))]))
+                case let .key(room, key, action):
+                    events.emit(CallEvent("conference.key", callID: callID, [("room", .string(room)), ("key", .string(String(key))),
+                                                                             ("action", .string(action))]))
+                case let .refused(room, refusal):
+                    events.emit(CallEvent("conference.refused", callID: callID, [("room", .string(room)), ("reason", .string("\(refusal)"))]))
+                case .joined:
+                    break // the registry reports it, with the participant's id
+                }
+            }
+            try await entry.run(flow)
+        }
+    }
+
+    /// Runs the conference entry flow on a confirmed call to a `conference:` number.
+    func startConference(_ call: Call, room: String) {
+        let runner = conferenceRunner(call)
+        startFlow(call) { flow, _ in
+            guard let runner else {
+                try await flow.play(["not-available"])
+                return flow.hangup()
+            }
+            try await runner(room, flow)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import ParleyApps
+
+extension ParleyConfig {
+    /// `licenses.conference`: seats per room. Basic holds 3 parties, premium 15.
+    public enum ConferenceLicense: String, Sendable, Equatable {
+        case basic, premium
+        public var seats: Int { self == .basic ? 3 : 15 }
+    }
+
+    /// One room under `tenants.<t>.conferences.<room>`.
+    public struct ConferenceSettings: Sendable, Equatable {
+        public var pin: String?
+        public var moderatorPIN: String?
+        /// The room's own limit; the licence's seats cap it (`ParleyConfig.Tenant.conferenceLimit`).
+        public var maxParticipants: Int?
+        public var endWhenModeratorLeaves = false
+        /// Record the room's mix to `<data_dir>/conferences/<tenant>/<room>-<time>.wav`.
+        public var record = false
+        public var announceCount = true
+        /// Mix only the loudest this many talkers (nil: every talker).
+        public var loudest: Int?
+
+        public var entry: ConferenceRoomSettings {
+            ConferenceRoomSettings(pin: pin, moderatorPIN: moderatorPIN, announceCount: announceCount)
+        }
+    }
+
+    /// Parses `licenses.conference` and `conferences` of one tenant:
+    /// `conferences: { "300": { pin: "1234", moderator_pin: "9999", max_participants: 10, end_when_moderator_leaves: true, record: false, announce_count: true, loudest: 4 } }`.
+    static func parseConferences(_ r: YAMLReader, tenant t: [(String, YAMLReader.Value)]) throws -> ([String: ConferenceSettings], ConferenceLicense) {
+        var license = ConferenceLicense.basic
+        if let lv = r.field(t, "licenses"), let v = r.field(try r.mapping(lv), "conference") {
+            guard let l = ConferenceLicense(rawValue: try r.string(v)) else { throw r.error(v, "expected basic or premium") }
+            license = l
+        }
+        var rooms: [String: ConferenceSettings] = [:]
+        guard let node = r.field(t, "conferences") else { return (rooms, license) }
+        func pin(_ v: YAMLReader.Value) throws -> String {
+            let text = try r.string(v)
+            guard (1...16).contains(text.count), text.allSatisfy({ $0.isASCII && $0.isNumber }) else { throw r.error(v, "expected 1 to 16 digits") }
+            return text
+        }
+        for (name, value) in try r.mapping(node) {
+            guard (1...32).contains(name.count), name.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLetter || "-_".contains($0)) }) else {
+                throw r.error(value, "room '\(name)' may hold only letters, digits, - and _ (1-32)")
+            }
+            var room = ConferenceSettings()
+            if case .scalar = value.node {
+                // `"300": {}` written as `"300": ~` or empty: all defaults.
+                rooms[name] = room
+                continue
+            }
+            let m = try r.mapping(value, allowed: ["pin", "moderator_pin", "max_participants", "end_when_moderator_leaves", "record",
+                                                   "announce_count", "loudest"])
+            if let v = r.field(m, "pin") { room.pin = try pin(v) }
+            if let v = r.field(m, "moderator_pin") {
+                room.moderatorPIN = try pin(v)
+                if room.moderatorPIN == room.pin { throw r.error(v, "must differ from the room's pin") }
+            }
+            if let v = r.field(m, "max_participants") { room.maxParticipants = try r.int(v, in: 2...1000) }
+            if let v = r.field(m, "end_when_moderator_leaves") { room.endWhenModeratorLeaves = try r.bool(v) }
+            if let v = r.field(m, "record") { room.record = try r.bool(v) }
+            if let v = r.field(m, "announce_count") { room.announceCount = try r.bool(v) }
+            if let v = r.field(m, "loudest") { room.loudest = try r.int(v, in: 1...64) }
+            rooms[name] = room
+        }
+        return (rooms, license)
+    }
+
+    /// Every number and menu action naming a room must name one of the tenant's rooms.
+    static func checkConferenceTargets(_ tenant: Tenant, file: String) throws {
+        for (number, n) in tenant.numbers {
+            if case let .conference(room) = n.target, tenant.conferences[room] == nil {
+                throw ConfigError(file: file, line: nil, key: "tenants.\(tenant.name).numbers.\(number).conference",
+                                  problem: "no room '\(room)' in this tenant's conferences")
+            }
+        }
+        for (name, menu) in tenant.attendant.menus {
+            for (key, action) in menu.options.sorted(by: { $0.key < $1.key }).map({ (String($0.key), $0.value) }) + [("fallback", menu.fallback)] {
+                if case let .conference(room) = action, tenant.conferences[room] == nil {
+                    throw ConfigError(file: file, line: nil, key: "tenants.\(tenant.name).menus.\(name).\(key)",
+                                      problem: "no room '\(room)' in this tenant's conferences")
+                }
+            }
+        }
+    }
+
+    /// The prompts a tenant with rooms may play (for the preload and check-config).
+    static func conferencePrompts(_ tenant: Tenant) -> [(tenant: String, prompt: String, usedBy: String)] {
+        guard !tenant.conferences.isEmpty else { return [] }
+        return ConferenceEntry.prompts.map { (tenant.name, $0, "tenants.\(tenant.name).conferences (system prompt)") }
+    }
+}
+
+extension ParleyConfig.Tenant {
+    /// How many a room may hold: its own setting capped by the licence's seats.
+    public func conferenceLimit(_ room: String) -> Int {
+        min(conferences[room]?.maxParticipants ?? conferenceLicense.seats, conferenceLicense.seats)
+    }
+}

@@ -1,0 +1,26 @@
+import Metrics
+import NIOConcurrencyHelpers
+
+/// Counters the signalling plane keeps through swift-metrics (exported by the admin API's
+/// Prometheus `/metrics`). Names follow Prometheus conventions with the `parley_` prefix.
+/// Called on the SIP loop, never on a media thread.
+enum ParleyMetrics {
+    /// `parley_sip_responses_total{code}`: one counter per status code, made once and kept
+    /// (a response must not cost a factory lookup and a label array).
+    private static let responses = NIOLockedValueBox<[Int: Counter]>([:])
+
+    static func sipResponseSent(_ status: Int) {
+        let counter = responses.withLockedValue { cache -> Counter in
+            if let c = cache[status] { return c }
+            let c = Counter(label: "parley_sip_responses_total", dimensions: [("code", String(status))])
+            cache[status] = c
+            return c
+        }
+        counter.increment()
+    }
+
+    /// `parley_licence_refusals_total{tenant,licence}`: calls refused over a tenant's licence.
+    static func licenceRefused(tenant: String, licence: String) {
+        Counter(label: "parley_licence_refusals_total", dimensions: [("tenant", tenant), ("licence", licence)]).increment()
+    }
+}

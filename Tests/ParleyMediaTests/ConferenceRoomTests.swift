@@ -1,0 +1,107 @@
+import Foundation
+import ParleyDSP
+@testable import ParleyMedia
+import Testing
+
+/// The room ticked by hand: legs are played by their ports (what a leg's tick pushes and pops).
+@Suite("Conference room: commands at the start of a tick, N−1 through ports, rates, absent legs")
+struct ConferenceRoomTests {
+    static func tone(_ freq: Double, rate: Int, frame n: Int, amplitude: Double = 4000) -> [Int16] {
+        let count = rate / 50
+        return (0..<count).map { s in Int16(amplitude * sin(2 * Double.pi * freq * Double(n * count + s) / Double(rate))) }
+    }
+
+    /// Power of `freq` in `x` (Goertzel, normalized).
+    static func power(_ x: [Int16], _ freq: Double, rate: Int) -> Double {
+        let w = 2 * cos(2 * Double.pi * freq / Double(rate))
+        var s1 = 0.0, s2 = 0.0
+        for v in x { let s = Double(v) + w * s1 - s2; s2 = s1; s1 = s }
+        return (s1 * s1 + s2 * s2 - w * s1 * s2) / Double(x.count * x.count)
+    }
+
+    static func push(_ port: ConferencePort, _ samples: [Int16], rate: Int) {
+        samples.withUnsafeBufferPointer { port.legReceived($0, rate: rate) }
+    }
+
+    static func pop(_ port: ConferencePort, rate: Int) -> [Int16] {
+        var out = [Int16](repeating: 0, count: rate / 50)
+        let n = out.withUnsafeMutableBufferPointer { port.legNextFrame(into: $0, sendRate: rate) }
+        return Array(out[0..<n])
+    }
+
+    @Test("Given three narrowband legs sending tones, each hears the other two tones and not its own; a join applies at the next tick")
+    func nMinusOne() {
+        let room = ConferenceRoom(name: "t", capacity: 3, loudest: nil, holdMusic: nil)
+        let ports = (0..<3).map { _ in ConferencePort(sendRate: 8000) }
+        for (i, p) in ports.enumerated() { room.enqueue(.join(id: i, port: p, rate: 8000)) }
+        #expect(room.states.isEmpty)
+        let freqs = [400.0, 900.0, 1500.0]
+        var heard: [[Int16]] = [[], [], []]
+        for n in 0..<20 {
+            for i in 0..<3 { Self.push(ports[i], Self.tone(freqs[i], rate: 8000, frame: n), rate: 8000) }
+            room.tick(nowMilliseconds: Int64(n * 20))
+            for i in 0..<3 { heard[i] += Self.pop(ports[i], rate: 8000) }
+        }
+        #expect(room.mixingRate == 8000)
+        for i in 0..<3 {
+            let tail = Array(heard[i].suffix(1600))
+            let own = Self.power(tail, freqs[i], rate: 8000)
+            for j in 0..<3 where j != i {
+                let other = Self.power(tail, freqs[j], rate: 8000)
+                #expect(other > 1e5, "leg \(i) misses \(freqs[j]) Hz")
+                #expect(own < other / 300, "leg \(i) hears itself")
+            }
+        }
+        #expect(room.states.map(\.talking) == [true, true, true])
+    }
+
+    @Test("Given an Opus leg at 16 kHz, the room mixes at 16 kHz and the 8 kHz legs still hear it")
+    func widebandRoom() {
+        let room = ConferenceRoom(name: "t", capacity: 3, loudest: nil, holdMusic: nil)
+        let narrow = ConferencePort(sendRate: 8000), wide = ConferencePort(sendRate: 16000)
+        room.enqueue(.join(id: 1, port: narrow, rate: 8000))
+        room.enqueue(.join(id: 2, port: wide, rate: 16000))
+        var narrowHeard: [Int16] = [], wideHeard: [Int16] = []
+        for n in 0..<25 {
+            Self.push(narrow, Self.tone(700, rate: 8000, frame: n), rate: 8000)
+            Self.push(wide, Self.tone(1100, rate: 16000, frame: n), rate: 16000)
+            room.tick(nowMilliseconds: Int64(n * 20))
+            narrowHeard += Self.pop(narrow, rate: 8000)
+            wideHeard += Self.pop(wide, rate: 16000)
+        }
+        #expect(room.mixingRate == 16000)
+        #expect(Self.power(Array(narrowHeard.suffix(1600)), 1100, rate: 8000) > 1e5)
+        #expect(Self.power(Array(wideHeard.suffix(3200)), 700, rate: 16000) > 1e5)
+        #expect(Self.power(Array(wideHeard.suffix(3200)), 1100, rate: 16000) < 1e4)
+    }
+
+    @Test("Given a leg that sends nothing and one that floods, the others still get a frame every tick; a muted leg is not heard")
+    func absentAndFlooding() {
+        let room = ConferenceRoom(name: "t", capacity: 4, loudest: nil, holdMusic: nil)
+        let ports = (0..<3).map { _ in ConferencePort(sendRate: 8000) }
+        for (i, p) in ports.enumerated() { room.enqueue(.join(id: i, port: p, rate: 8000)) }
+        var got = 0
+        var heard1: [Int16] = []
+        for n in 0..<30 {
+            if n == 10 { room.enqueue(.mute(id: 0, true)) }
+            Self.push(ports[0], Self.tone(500, rate: 8000, frame: n), rate: 8000)
+            for _ in 0..<10 { Self.push(ports[2], Self.tone(1300, rate: 8000, frame: n), rate: 8000) } // floods
+            // ports[1] sends nothing
+            room.tick(nowMilliseconds: Int64(n * 20))
+            let f = Self.pop(ports[1], rate: 8000)
+            if f.count == 160 { got += 1 }
+            heard1 += f
+            _ = Self.pop(ports[0], rate: 8000); _ = Self.pop(ports[2], rate: 8000)
+        }
+        #expect(got == 29) // every tick once the port holds its one frame of slack
+        let tail = Array(heard1.suffix(1600))
+        #expect(Self.power(tail, 1300, rate: 8000) > 1e5)
+        #expect(Self.power(tail, 500, rate: 8000) < 1e4, "the muted leg is still heard")
+        #expect(ports[2].currentCounters.inboundDropped > 0)
+        #expect(ports[1].currentCounters.inboundMissing == 30)
+        room.enqueue(.leave(id: 2))
+        room.enqueue(.close)
+        room.tick(nowMilliseconds: 700)
+        #expect(room.isClosed)
+    }
+}
