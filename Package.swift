@@ -41,7 +41,10 @@ let package = Package(
         .systemLibrary(name: "CParleyMediaIO"),
 
         // Pure sample processing: no I/O, no allocation on the per-frame path.
-        .target(name: "ParleyDSP", dependencies: ["COpus", "CSpanDSP", "CSndFile"], swiftSettings: strictSwift6),
+        // Optimized in debug builds too: unoptimized, its per-sample loops and SIMD types run 10-100×
+        // slower, and a debug server could not keep a 15-party room (the e2e suite's) on its tick.
+        .target(name: "ParleyDSP", dependencies: ["COpus", "CSpanDSP", "CSndFile"],
+                swiftSettings: strictSwift6 + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // RTP/RTCP/RFC 4733 wire formats and receive-side state machines: no I/O.
         .target(name: "ParleyRTP", swiftSettings: strictSwift6),
         // SIP messages, URIs, SDP offer/answer: no media, no I/O.
