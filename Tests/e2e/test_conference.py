@@ -308,3 +308,44 @@ def test_moderator_kicks_the_last_joined_and_locks_the_room(parley_bin, prompts_
         finally:
             for p in parties:
                 p.close()
+
+
+def test_a_flooding_a_silent_and_an_ssrc_switching_caller_do_not_stall_the_room(parley_bin, prompts_dir, tmp_path):
+    """Given four callers in room 300: one sends ten packets per 20 ms for two seconds, one
+    switches SSRC mid-call, one sends nothing; then the fourth still hears the flooding and
+    the switching callers' tones, and the server stays up."""
+    freqs = pick_tones(3)
+    with running_server(parley_bin, tmp_path, prompts_dir, numbers=NUMBERS, tenant_extra=tenant_extra("premium"),
+                        inband_dtmf="auto", media_timeout=10.0) as server:
+        parties: list[Party] = []
+        sender = Sender(parties)
+        try:
+            flooder = Party(server, "300", "PCMU", freqs[0])
+            switcher = Party(server, "300", "PCMA", freqs[1])
+            listener = Party(server, "300", "PCMU", freqs[2])
+            silent = Party(server, "300", "PCMU", 3000.0)
+            silent_status, silent.status = silent.status, None  # joined, but sends nothing
+            for p in (flooder, switcher, listener):
+                assert p.status == 200
+                parties.append(p)
+            assert server.wait_event(lambda e: e.get("event") == "conference.joined" and e.get("count") == 4, 10.0), server.describe()
+            time.sleep(2.0)
+            switcher.ssrc ^= 0x5A5A5A5A
+            end = time.monotonic() + 2.0
+            while time.monotonic() < end:
+                for _ in range(9):
+                    flooder.send_frame()
+                time.sleep(0.02)
+            since = time.monotonic()
+            time.sleep(3.0)
+            audio, rate = listener.received(since)
+            assert len(audio) >= rate * 2, f"the listener got {len(audio)} samples"
+            audio = audio[-rate * 2:]
+            for f in freqs[:2]:
+                assert tone_power(audio, rate, f) > local_floor(audio, rate, f) + 8, f"{f} Hz missing after the flood/switch"
+            assert server.alive()
+            silent.status = silent_status
+        finally:
+            sender.close()
+            for p in parties + [silent]:
+                p.close()
