@@ -28,9 +28,13 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // The server as a Service in a ServiceGroup: graceful shutdown on SIGTERM.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Mail delivery: STARTTLS on the SMTP connection; delivery counters.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         // Test only: TestClock, so flow tests advance time instead of sleeping.
         .package(url: "https://github.com/pointfreeco/swift-clocks.git", from: "1.0.0"),
-        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         // System libraries, linked through pkg-config; Debian packages named as providers.
@@ -56,17 +60,22 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: nioSwift5),
-        // The call-flow API and the apps (auto attendant, "say"): no NIO, no database.
-        .target(name: "ParleyApps", swiftSettings: strictSwift6),
+        // The call-flow API and the apps (auto attendant, "say", voicemail): no NIO; storage only
+        // through ParleyStore's `VoicemailStore` protocol (never GRDB directly).
+        .target(name: "ParleyApps", dependencies: ["ParleyStore", "ParleyDSP"], swiftSettings: strictSwift6),
         // SIP transport and call handling, configuration, event log: the composition root.
         .target(name: "ParleyServer", dependencies: [
-            "ParleySIP", "ParleyMedia", "ParleyDSP", "ParleyRTP", "ParleyApps",
+            "ParleySIP", "ParleyMedia", "ParleyDSP", "ParleyRTP", "ParleyApps", "ParleyStore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
             // Digest authentication: MD5, SHA-256 and HMAC for the nonces.
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            // Voicemail to email: the delivery service runs in the server when `mail:` is set.
+            "ParleyMail",
             .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: nioSwift5),
         // Voicemail storage: SQLite through GRDB (WAL, migrations), audio files beside it.
@@ -76,9 +85,20 @@ let package = Package(
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSwift6),
+        // Voicemail to email: compose (MIME), durable spool, SMTP delivery (STARTTLS via NIOSSL).
+        .target(name: "ParleyMail", dependencies: [
+            "ParleyStore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ], swiftSettings: nioSwift5),
         .executableTarget(name: "parley", dependencies: [
-            "ParleyServer", "ParleyStore",
+            "ParleyServer", "ParleyStore", "ParleySIP", "ParleyMedia", "ParleyDSP", "ParleyMail",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         // main.swift holds `@main`; with the subcommands in files of their own it must be
         // parsed as a library file, not as top-level code.
@@ -93,11 +113,15 @@ let package = Package(
         .testTarget(name: "ParleySIPTests", dependencies: ["ParleySIP", "ParleyFuzzChecks", "ParleyTestSupport"]),
         .testTarget(name: "ParleyMediaTests", dependencies: ["ParleyMedia", "ParleyDSP", "ParleyRTP",
                                                         .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: nioSwift5),
-        .testTarget(name: "ParleyAppsTests", dependencies: ["ParleyApps", .product(name: "Clocks", package: "swift-clocks")]),
+        .testTarget(name: "ParleyAppsTests", dependencies: ["ParleyApps", "ParleyStore", "ParleyDSP",
+                                                       .product(name: "Clocks", package: "swift-clocks")]),
         .testTarget(name: "ParleyServerTests", dependencies: ["ParleyServer", "ParleySIP", "ParleyMedia",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log")], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyStoreTests", dependencies: ["ParleyStore", "ParleyDSP"]),
+        .testTarget(name: "ParleyMailTests", dependencies: ["ParleyMail", "ParleyStore",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: nioSwift5),
     ]
 )
 

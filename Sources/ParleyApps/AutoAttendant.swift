@@ -12,6 +12,9 @@ public enum AttendantEvent: Sendable, Equatable {
     case transferred(target: String, result: TransferResult)
 }
 
+/// Hands a call to another app (voicemail, conference) from a menu action; see `AutoAttendant.handoff`.
+public typealias AttendantHandoff = @Sendable (MenuAction, CallFlow) async throws(CallFlowError) -> Bool
+
 /// The auto attendant: plays a menu's greeting for the schedule state, takes a key (or a
 /// whole extension) with barge-in and type-ahead, and acts on it.
 ///
@@ -22,12 +25,14 @@ public struct AutoAttendant: Sendable {
     public let startMenu: String
     public let now: @Sendable () -> Date
     public let observe: @Sendable (AttendantEvent) -> Void
-    /// Runs a conference room's entry flow (`{ conference: ROOM }`); nil: not available here.
-    public var conference: (@Sendable (String, CallFlow) async throws(CallFlowError) -> Void)?
+    /// Runs the app of a `voicemail`, `voicemail_main` or `conference` action on the call;
+    /// returns false when no such app is available (the caller then hears not-available and
+    /// the menu resumes). When it returns true, the call has left the attendant.
+    public let handoff: AttendantHandoff?
 
     public init(config: AttendantConfig, startMenu: String, now: @escaping @Sendable () -> Date = { Date() },
-                observe: @escaping @Sendable (AttendantEvent) -> Void = { _ in }) {
-        self.config = config; self.startMenu = startMenu; self.now = now; self.observe = observe
+                handoff: AttendantHandoff? = nil, observe: @escaping @Sendable (AttendantEvent) -> Void = { _ in }) {
+        self.config = config; self.startMenu = startMenu; self.now = now; self.handoff = handoff; self.observe = observe
     }
 
     /// Runs until the caller hangs up, the call is transferred, or a hang-up action.
@@ -105,11 +110,8 @@ public struct AutoAttendant: Sendable {
         case let .play(prompt):
             try await flow.play([prompt])
             greet = false
-        case let .conference(room) where conference != nil:
-            try await conference?(room, flow)
-            return false
         case .voicemail, .voicemailMain, .conference:
-            // The voicemail and conference apps are not part of this build yet.
+            if let handoff, try await handoff(action, flow) { return false }
             observe(.unavailable(menu: menu.name, action: action))
             prefix = ["not-available"]
             greet = false

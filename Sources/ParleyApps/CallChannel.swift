@@ -34,11 +34,14 @@ public enum CallChannelError: Error, Equatable, CustomStringConvertible {
     /// The prompt exists nowhere (neither the tenant's folder nor the system prompts).
     case promptUnavailable(name: String, reason: String)
     case recordingUnavailable(path: String, reason: String)
+    /// An audio file (a message, a greeting) is missing, empty or unreadable.
+    case audioUnavailable(path: String, reason: String)
 
     public var description: String {
         switch self {
         case let .promptUnavailable(name, reason): return "prompt '\(name)' cannot be played: \(reason)"
         case let .recordingUnavailable(path, reason): return "cannot record to \(path): \(reason)"
+        case let .audioUnavailable(path, reason): return "audio file \(path) cannot be played: \(reason)"
         }
     }
 }
@@ -53,6 +56,11 @@ public protocol CallChannel: Sendable {
     var events: AsyncStream<CallChannelEvent> { get }
     /// Queues the prompts after those already playing; `.playbackFinished(id)` follows the last.
     func play(_ prompts: [String], id: Int) throws(CallChannelError)
+    /// Queues an audio file (a stored message or greeting: WAV, any rate, mixed to mono),
+    /// starting `offsetMilliseconds` into it; `.playbackFinished(id)` follows its end (at
+    /// once when the offset is past the end). Throws `.audioUnavailable` when the file is
+    /// missing, empty or unreadable, so the flow can say so and move on.
+    func playFile(_ path: String, offsetMilliseconds: Int, id: Int) throws(CallChannelError)
     /// Stops the prompt playing now and drops the queue (no `.playbackFinished` for them).
     func stopPlayback()
     /// Starts writing the caller's audio to `path` (8 kHz 16-bit mono WAV). With
@@ -64,4 +72,19 @@ public protocol CallChannel: Sendable {
     func transfer(to target: String) async -> TransferResult
     /// Ends the call (BYE).
     func hangup()
+    /// While a message is recorded the leg's jitter buffer may hold up to about a second (a
+    /// deposit is not interactive); `false` returns to interactive play-out.
+    func setRecordingPlayout(_ on: Bool)
+}
+
+extension CallChannel {
+    public func setRecordingPlayout(_ on: Bool) {}
+}
+
+extension CallFlow {
+    /// A prompt entry that plays an audio file (a recorded greeting or message, absolute
+    /// path) instead of a named prompt; it can stand anywhere in a prompt list. Prompt names
+    /// never contain `:`, so the two cannot be confused.
+    public static func audioFile(_ path: String) -> String { "\(audioFilePrefix)\(path)" }
+    public static let audioFilePrefix = "file:"
 }

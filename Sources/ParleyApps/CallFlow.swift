@@ -39,7 +39,7 @@ public struct Recording: Sendable, Equatable {
 ///
 /// Time comes from the injected `clock`, so tests advance time instead of sleeping.
 public final class CallFlow {
-    private enum Input: Sendable {
+    enum Input: Sendable {
         case channel(CallChannelEvent)
         case timer(UInt64)
     }
@@ -53,7 +53,7 @@ public final class CallFlow {
     private var timerGeneration: UInt64 = 0
     private var requestID = 0
     /// Keys pressed and not yet collected, oldest first.
-    public private(set) var typeAhead: [Character] = []
+    public internal(set) var typeAhead: [Character] = []
     public private(set) var isHungUp = false
 
     public init(channel: any CallChannel, clock: any Clock<Duration> = ContinuousClock()) {
@@ -79,7 +79,7 @@ public final class CallFlow {
     // MARK: Events and timers
 
     /// The next input; digits that nobody waits for are still returned (callers decide).
-    private func next() async throws(CallFlowError) -> Input {
+    func next() async throws(CallFlowError) -> Input {
         guard !isHungUp else { throw .hungUp }
         guard !Task.isCancelled, let input = await iterator.next(), !Task.isCancelled else {
             isHungUp = true
@@ -93,7 +93,7 @@ public final class CallFlow {
     }
 
     /// Arms the one timer (re-arming replaces it); returns its generation.
-    private func arm(_ duration: Duration) -> UInt64 {
+    func arm(_ duration: Duration) -> UInt64 {
         timerTask?.cancel()
         timerGeneration += 1
         let generation = timerGeneration
@@ -108,13 +108,13 @@ public final class CallFlow {
         return generation
     }
 
-    private func disarm() {
+    func disarm() {
         timerTask?.cancel()
         timerTask = nil
         timerGeneration += 1
     }
 
-    private func nextID() -> Int {
+    func nextID() -> Int {
         requestID += 1
         return requestID
     }

@@ -98,6 +98,9 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
     var recorder: Recorder?
     /// The conference room's port (MediaLeg+Conference.swift); set and cleared on the loop.
     var conference: ConferencePort?
+    /// RFC 4733 key presses waiting to be sent, and the one being sent (see `sendDigit`).
+    private var pendingDigits: [(key: Character, milliseconds: Int)] = []
+    private var digitSender: TelephoneEventSender?
 
     private var pcmFrame: [Int16]
     /// The outgoing RTP packet: header, then the payload encoded in place behind it.
@@ -252,6 +255,7 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
         }
         guard sending else { return }
         produceFrame()
+        if sendTelephoneEvent() { return }
         sendFrame()
     }
 
@@ -444,5 +448,48 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
         guard dedup.accept(digit, source: source, now: now) else { return }
         statistics.digitsReported += 1
         onEvent(.digit(digit, source: source))
+    }
+}
+
+// MARK: RFC 4733 sending (on the media thread)
+
+extension MediaLeg {
+    /// Sends `key` as an RFC 4733 telephone-event lasting `milliseconds`, after keys already
+    /// queued; audio packets pause while it lasts (§2.5.1.1). Ignored when the peer negotiated
+    /// no telephone-event. Any thread.
+    public func sendDigit(_ key: Character, milliseconds: Int = 100) {
+        io.execute { self.pendingDigits.append((key, milliseconds)) }
+    }
+
+    /// One tick of a key press: true when this tick sent telephone-event packets instead of audio.
+    private func sendTelephoneEvent() -> Bool {
+        guard let eventType = parameters.telephoneEventPayloadType else {
+            pendingDigits.removeAll()
+            return false
+        }
+        if digitSender == nil {
+            guard !pendingDigits.isEmpty else { return false }
+            let (key, ms) = pendingDigits.removeFirst()
+            // Offers and answers here state telephone-event/8000: 8 timestamp units per ms.
+            digitSender = TelephoneEventSender(key: key, startTimestamp: timestamp, duration: UInt32(max(20, min(ms, 5000)) * 8))
+            if digitSender == nil { return false }
+        }
+        guard var sender = digitSender else { return false }
+        let tick = sender.tick()
+        for p in [tick.first, tick.second] {
+            guard let p else { continue }
+            let header = RTPHeader(marker: p.marker, payloadType: eventType, sequenceNumber: sequenceNumber, timestamp: p.timestamp, ssrc: ssrc)
+            packet.withUnsafeMutableBytes { bytes in
+                _ = header.write(to: bytes)
+                let n = p.event.write(to: UnsafeMutableRawBufferPointer(rebasing: bytes[RTPHeader.fixedSize...]))
+                io.send(socket: socket, UnsafeRawBufferPointer(rebasing: bytes[0..<RTPHeader.fixedSize + n]), to: remoteAddress)
+            }
+            sequenceNumber &+= 1
+            statistics.packetsSent += 1
+            rtcp.rtpSent(payloadBytes: TelephoneEvent.size)
+        }
+        timestamp &+= parameters.codec.timestampStep
+        digitSender = sender.isFinished ? nil : sender
+        return true
     }
 }

@@ -92,12 +92,9 @@ public final class PromptCache: @unchecked Sendable {
         }
     }
 
-    static func convert(_ audio: PCMAudio, to rate: Int) -> PCMAudio {
-        // Rates were checked against the resampler's set above, so this cannot fail.
-        guard let resampler = try? Resampler(from: audio.sampleRate, to: rate) else { return audio }
-        var out = [Int16](repeating: 0, count: resampler.outputCount(forInput: audio.samples.count) + 64)
-        let n = audio.samples.withUnsafeBufferPointer { src in out.withUnsafeMutableBufferPointer { resampler.process(src, into: $0) } }
-        out.removeSubrange(n...)
-        return PCMAudio(sampleRate: rate, samples: out)
+    /// Resamples between two of `rates`.
+    public static func convert(_ audio: PCMAudio, to rate: Int) -> PCMAudio {
+        // Rates were checked against the resampler's set above.
+        audio.resampled(to: rate)
     }
 }

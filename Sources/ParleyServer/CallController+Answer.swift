@@ -154,14 +154,6 @@ extension CallController {
 
     /// How the leg runs the negotiated codec; Opus settings follow both sides' RFC 7587 parameters.
     func legCodec(for negotiated: NegotiatedAudio) throws -> LegCodecChoice {
-        switch negotiated.codec {
-        case .pcma: return .g711(.alaw)
-        case .opus:
-            let peer = OpusParameters.parseIgnoringInvalid(negotiated.formatParameters ?? "").parameters
-            let settings = try OpusFormat.settings(peer: peer, local: answerer.opusParameters)
-            return .opus(encodeRate: settings.encodeSampleRate, decodeRate: settings.decodeSampleRate, bitrate: settings.bitrate,
-                         inbandFEC: settings.inbandFEC, expectedLossPercent: settings.expectedPacketLossPercent, dtx: settings.dtx)
-        default: return .g711(.ulaw)
-        }
+        try LegCodecChoice(negotiated: negotiated, localOpus: answerer.opusParameters)
     }
 }

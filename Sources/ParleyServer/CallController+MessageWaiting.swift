@@ -97,7 +97,7 @@ extension CallController {
             return renew(entry, by: subscribe, seconds: seconds)
         }
         guard let uri = subscribe.requestURI.flatMap(SIPURI.init), let tenant = config.tenant(forHost: uri.host),
-              let mailbox = uri.user, tenant.numbers[mailbox] != nil || tenant.messageWaitingTargets[mailbox] != nil else {
+              let mailbox = uri.user, tenant.numbers[mailbox] != nil || tenant.messageWaitingTargets[mailbox] != nil || tenant.mailboxes[mailbox] != nil else {
             return send(SIPResponses.response(to: subscribe, status: 404, reason: "Not Found", toTag: SIPResponses.randomToken(10)), source)
         }
         guard mailboxSubscriptions.count < CallController.maximumSubscriptions else {

@@ -96,6 +96,8 @@ final class CallController: @unchecked Sendable {
     /// Mailbox subscriptions by `Subscription.key`, and where summaries come from (CallController+MessageWaiting.swift).
     var mailboxSubscriptions: [String: MailboxSubscription] = [:]
     var messageSummaries: any MessageSummaryProvider = EmptyMailboxes()
+    /// Voicemail storage and message waiting (VoicemailService.swift); nil in controller-only tests.
+    var voicemail: VoicemailService?
     private(set) var malformedCount = 0
     /// Shutting down: new calls are refused with 503 + Retry-After; calls in progress go on.
     var draining = false
@@ -236,7 +238,7 @@ final class CallController: @unchecked Sendable {
             return refuse(invite, from: source, status: 404, reason: "Not Found", log: "tenant \(tenant.name) has no number '\(uri.user ?? "")'")
         }
         if let limit = tenant.concurrentCalls {
-            let inUse = calls.values.filter { $0.tenant == tenant.name && $0.state != .ended }.count
+            let inUse = callsInUse(tenant: tenant.name)
             if inUse >= limit {
                 var r = SIPResponses.response(to: invite, status: 503, reason: "Service Unavailable", toTag: SIPResponses.randomToken(10))
                 r.appendWarning(399, "tenant \(tenant.name): concurrent call licence of \(limit) reached")
@@ -317,6 +319,10 @@ final class CallController: @unchecked Sendable {
         case let .transfer(target):
             // Straight to REFER; on failure the call stays up (a menu option resumes its menu instead).
             transfer(callID: call.id, to: target) { _ in }
+        case let .voicemail(mailbox):
+            startDeposit(call, mailbox: mailbox)
+        case .voicemailMain:
+            startRetrieval(call)
         }
     }
 

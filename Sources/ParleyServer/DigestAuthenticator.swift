@@ -101,7 +101,7 @@ final class DigestAuthenticator {
            !account.tenants.contains(tenant.name) {
             return forbidden(invite, "\(who) may not call tenant \(tenant.name)")
         }
-        logger.info("INVITE authenticated", metadata: ["user": "\(DigestAuthenticator.printable(user))", "from": "\(source)", "algorithm": "\(credentials.algorithm.rawValue)"])
+        logger.info("INVITE authenticated", metadata: ["call-id": "\(invite.callID ?? "")", "user": "\(DigestAuthenticator.printable(user))", "from": "\(source)", "algorithm": "\(credentials.algorithm.rawValue)"])
         return .admit(user: user)
     }
 
@@ -116,7 +116,7 @@ final class DigestAuthenticator {
     }
 
     private func forbidden(_ invite: SIPMessage, _ why: String) -> Decision {
-        logger.warning("authentication failed", metadata: ["why": "\(why)"])
+        logger.warning("authentication failed", metadata: ["call-id": "\(invite.callID ?? "")", "why": "\(why)"])
         var r = SIPResponses.response(to: invite, status: 403, reason: "Forbidden", toTag: SIPResponses.randomToken(10))
         r.appendWarning(399, "authentication failed")
         return .refuse(r, why: why)

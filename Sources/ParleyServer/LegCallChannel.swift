@@ -4,6 +4,7 @@ import NIOCore
 import ParleyApps
 import ParleyDSP
 import ParleyMedia
+import ParleyRTP
 
 /// `CallChannel` over a call's `MediaLeg`: prompts go to the leg's play queue (labelled
 /// `name#id` so the leg's `promptFinished` tells which request ended), key presses come
@@ -14,7 +15,7 @@ import ParleyMedia
 final class LegCallChannel: CallChannel, @unchecked Sendable {
     let events: AsyncStream<CallChannelEvent>
     private let continuation: AsyncStream<CallChannelEvent>.Continuation
-    private let leg: MediaLeg
+    let leg: MediaLeg
     private let tenant: String
     private let library: PromptLibrary
     private let onHangup: @Sendable () -> Void
@@ -23,6 +24,8 @@ final class LegCallChannel: CallChannel, @unchecked Sendable {
         /// Prompts still to finish, per play request.
         var pending: [Int: Int] = [:]
         var recorder: (id: Int, recorder: Recorder)?
+        /// The recorder the call's end closed, until the flow's `stopRecording` collects it.
+        var closedRecorder: (id: Int, recorder: Recorder, closed: EventLoopFuture<Void>)?
         var task: Task<Void, Never>?
         var ended = false
     }
@@ -67,18 +70,29 @@ final class LegCallChannel: CallChannel, @unchecked Sendable {
 
     /// The call ended: the flow sees `.hangup`, its task is cancelled, a recording is closed.
     func ended() {
-        let (task, recording) = state.withLockedValue { s -> (Task<Void, Never>?, Recorder?) in
+        let leg = self.leg
+        let task = state.withLockedValue { s -> Task<Void, Never>? in
             s.ended = true
-            let r = s.recorder?.recorder
+            if let (id, recorder) = s.recorder {
+                // Closed here in any case; a flow still running waits for it in `stopRecording`
+                // (a message left by hanging up is then read back whole).
+                let closed = leg.stopRecording().always { _ in recorder.finish() }
+                s.closedRecorder = (id, recorder, closed)
+            }
             s.recorder = nil
-            return (s.task, r)
+            return s.task
         }
         continuation.yield(.hangup)
         continuation.finish()
         task?.cancel()
-        if let recording {
-            _ = leg.stopRecording().always { _ in recording.finish() }
-        }
+    }
+
+    /// Returns once the flow's task has finished and a recording open at hang-up is flushed
+    /// and closed: what shutdown waits for before the media threads stop.
+    func settled() async {
+        let (task, closing) = state.withLockedValue { ($0.task, $0.closedRecorder?.closed) }
+        await task?.value
+        try? await closing?.get()
     }
 
     /// `welcome#12` → 12; the prompt name itself is what the event log shows.
@@ -97,10 +111,23 @@ final class LegCallChannel: CallChannel, @unchecked Sendable {
     func play(_ prompts: [String], id: Int) throws(CallChannelError) {
         var audio: [(String, PCMAudio)] = []
         for name in prompts {
+            if name.hasPrefix(CallFlow.audioFilePrefix) {
+                // A recorded greeting or message: read now (the flow's task, not the media loop).
+                let path = String(name.dropFirst(CallFlow.audioFilePrefix.count))
+                do { audio.append(("file", try LegCallChannel.readAudio(path, rate: leg.sendRate))) } catch {
+                    throw .promptUnavailable(name: path, reason: "\(error)")
+                }
+                continue
+            }
             do { audio.append((name, try library.audio(name, tenant: tenant, rate: leg.sendRate))) } catch {
                 throw .promptUnavailable(name: name, reason: "\(error)")
             }
         }
+        enqueue(audio, id: id)
+    }
+
+    /// Queues audio at the leg's rate as play request `id` (nothing: finished at once).
+    func enqueue(_ audio: [(String, PCMAudio)], id: Int) {
         guard !audio.isEmpty else {
             continuation.yield(.playbackFinished(id: id))
             return
@@ -134,7 +161,16 @@ final class LegCallChannel: CallChannel, @unchecked Sendable {
             s.recorder = nil
             return r.recorder
         }
-        guard let recorder else { return RecordingInfo(durationMilliseconds: 0) }
+        guard let recorder else {
+            let closed = state.withLockedValue { s -> (Recorder, EventLoopFuture<Void>)? in
+                guard let c = s.closedRecorder, c.id == id else { return nil }
+                s.closedRecorder = nil
+                return (c.recorder, c.closed)
+            }
+            guard let (recorder, future) = closed else { return RecordingInfo(durationMilliseconds: 0) }
+            try? await future.get()
+            return RecordingInfo(durationMilliseconds: recorder.durationMilliseconds)
+        }
         try? await leg.stopRecording().get()
         // The leg no longer feeds it: flushing (fsync) happens here, off the media loop.
         recorder.finish()
@@ -148,4 +184,13 @@ final class LegCallChannel: CallChannel, @unchecked Sendable {
     }
 
     func hangup() { onHangup() }
+
+    func setRecordingPlayout(_ on: Bool) { leg.setPlayoutMode(on ? .recording : .interactive) }
+
+    /// A WAV file at the leg's rate (8, 16 or 48 kHz sources).
+    static func readAudio(_ path: String, rate: Int) throws -> PCMAudio {
+        let audio = try PCMAudio.read(path: path)
+        guard PromptCache.rates.contains(audio.sampleRate) else { throw PromptError.wrongRate(name: path, rate: audio.sampleRate) }
+        return audio.sampleRate == rate ? audio : PromptCache.convert(audio, to: rate)
+    }
 }

@@ -19,12 +19,17 @@ extension ParleyConfig {
         return Set(try r.mapping(mv).map(\.0))
     }
 
-    /// A number's target: `play: PROMPT`, `menu: NAME` or `transfer: SIP-URI`.
+    /// A number's target: `play: PROMPT`, `menu: NAME`, `transfer: SIP-URI`, `voicemail: MAILBOX` or `voicemail_main: true`.
     static func parseNumberTarget(_ r: YAMLReader, entry: [(String, YAMLReader.Value)], value: YAMLReader.Value,
-                                  menuNames: Set<String>) throws -> Target {
-        let given = entry.map(\.0).filter { ["play", "menu", "transfer", "conference"].contains($0) }
+                                  menuNames: Set<String>, mailboxes: Set<String> = []) throws -> Target {
+        let given = entry.map(\.0).filter { ["play", "menu", "transfer", "voicemail", "voicemail_main", "conference"].contains($0) }
         guard given.count == 1, let kind = given.first, let v = r.field(entry, kind) else {
-            throw r.error(value, "needs exactly one target (play: PROMPT, menu: NAME, transfer: SIP-URI or conference: ROOM)")
+            throw r.error(value, "needs exactly one target (play: PROMPT, menu: NAME, transfer: SIP-URI, voicemail: MAILBOX, voicemail_main: true or conference: ROOM)")
+        }
+        if kind == "voicemail" { return .voicemail(try mailboxReference(r, v, mailboxes: mailboxes)) }
+        if kind == "voicemail_main" {
+            guard try r.bool(v) else { throw r.error(v, "voicemail_main can only be true (remove the number to turn it off)") }
+            return .voicemailMain
         }
         let text = try r.string(v)
         switch kind {
@@ -43,7 +48,7 @@ extension ParleyConfig {
 
     /// `licenses.auto_attendant`, `menus` and the schedule of one tenant, checked against the licence.
     static func parseAttendant(_ r: YAMLReader, tenant t: [(String, YAMLReader.Value)], name: String,
-                               license: AutoAttendantLicense, numbers: [String: Number]) throws -> AttendantConfig {
+                               license: AutoAttendantLicense, numbers: [String: Number], mailboxes: Set<String> = []) throws -> AttendantConfig {
         let schedule = try parseSchedule(r, tenant: t)
         var extensions: [String: MenuAction] = [:]
         for (number, n) in numbers where number.allSatisfy(\.isNumber) {
@@ -52,6 +57,8 @@ extension ParleyConfig {
             case let .menu(menu): extensions[number] = .menu(menu)
             case let .transfer(uri): extensions[number] = .transfer(uri)
             case let .conference(room): extensions[number] = .conference(room)
+            case let .voicemail(mailbox): extensions[number] = .voicemail(mailbox)
+            case .voicemailMain: extensions[number] = .voicemailMain
             }
         }
         var menus: [String: Menu] = [:]
@@ -88,7 +95,7 @@ extension ParleyConfig {
                     guard key.count == 1, let k = key.first, "0123456789*#".contains(k) else {
                         throw r.error(av, "option key '\(key)' must be one key: 0-9, * or #")
                     }
-                    let action = try parseAction(r, av, menus: names)
+                    let action = try parseAction(r, av, menus: names, mailboxes: mailboxes)
                     if case let .menu(target) = action, target != menuName, enteredFrom[target] == nil { enteredFrom[target] = (menuName, key) }
                     menu.options[k] = action
                 }
@@ -100,7 +107,7 @@ extension ParleyConfig {
             if let v = r.field(m, "invalid") { menu.invalidPrompt = try prompt(r, v) }
             if let v = r.field(m, "no_input") { menu.noInputPrompt = try prompt(r, v) }
             if let v = r.field(m, "fallback") {
-                menu.fallback = try parseAction(r, v, menus: names)
+                menu.fallback = try parseAction(r, v, menus: names, mailboxes: mailboxes)
                 if case let .menu(target) = menu.fallback, target != menuName, enteredFrom[target] == nil { enteredFrom[target] = (menuName, "fallback") }
             }
             menus[menuName] = menu
@@ -116,7 +123,7 @@ extension ParleyConfig {
 
     /// One action: `{ transfer: URI }`, `{ menu: NAME }`, `{ voicemail: MAILBOX }`, `{ conference: ROOM }`,
     /// `{ play: PROMPT }`, or the words `previous`, `repeat`, `hangup`, `voicemail_main`.
-    static func parseAction(_ r: YAMLReader, _ v: YAMLReader.Value, menus: Set<String>) throws -> MenuAction {
+    static func parseAction(_ r: YAMLReader, _ v: YAMLReader.Value, menus: Set<String>, mailboxes: Set<String> = []) throws -> MenuAction {
         let kind: String
         var argument: YAMLReader.Value?
         if case .scalar = v.node {
@@ -144,7 +151,9 @@ extension ParleyConfig {
             let name = try text()
             guard menus.contains(name) else { throw r.error(argument ?? v, "no menu '\(name)' in this tenant's menus") }
             return .menu(name)
-        case "voicemail": return .voicemail(try text())
+        case "voicemail":
+            guard let argument else { throw r.error(v, "'voicemail' needs a mailbox, e.g. { voicemail: \"2001\" }") }
+            return .voicemail(try mailboxReference(r, argument, mailboxes: mailboxes))
         case "conference": return .conference(try text())
         case "play": return .play(try prompt(r, argument ?? v))
         default:

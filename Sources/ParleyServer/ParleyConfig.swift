@@ -56,6 +56,10 @@ public struct ParleyConfig: Sendable, Equatable {
         case transfer(String)
         /// Join this conference room of the tenant (ParleyConfig+Conferences.swift).
         case conference(String)
+        /// Answer and run the voicemail deposit into this mailbox of the tenant (ParleyConfig+Voicemail.swift).
+        case voicemail(String)
+        /// Answer and run voicemail retrieval: login, messages, mailbox options (`voicemail_main: true`).
+        case voicemailMain
     }
 
     public struct Number: Sendable, Equatable {
@@ -79,6 +83,15 @@ public struct ParleyConfig: Sendable, Equatable {
         /// Conference rooms by name, and the seats the licence allows per room (ParleyConfig+Conferences.swift).
         public var conferences: [String: ConferenceSettings] = [:]
         public var conferenceLicense = ConferenceLicense.basic
+        /// Mailboxes by number, provisioned into the voicemail store (ParleyConfig+Voicemail.swift).
+        public var mailboxes: [String: MailboxSettings] = [:]
+        public var voicemail = VoicemailSettings()
+        /// Licence: voicemail for call flows (deposit and retrieval); without it callers hear not-available.
+        public var voicemailLicensed = true
+        /// Licence: the auto-attendant tier (basic: no schedules or extension dialling).
+        public var autoAttendantLicense = AutoAttendantLicense.standard
+        /// The tenant's email sender and text (ParleyConfig+Mail.swift).
+        public var mail = TenantMail()
     }
 
     public var file: String
@@ -89,6 +102,8 @@ public struct ParleyConfig: Sendable, Equatable {
     /// On SIGTERM, how long calls in progress may go on before they are ended.
     public var shutdownGraceMilliseconds: Int64 = 30_000
     public var storage = Storage(dataDirectory: "var")
+    /// Voicemail to email (ParleyConfig+Mail.swift); nil: no email is sent.
+    public var mail: Mail?
 
     /// The tenant serving a Request-URI host (case-insensitive), if any.
     public func tenant(forHost host: String) -> Tenant? {
@@ -110,10 +125,12 @@ extension ParleyConfig {
         return try parse(text, file: path)
     }
 
-    public static func parse(_ text: String, file: String) throws -> ParleyConfig {
-        let r = YAMLReader(file: file)
+    /// `environment` resolves `${NAME}` references in string values (the process's by default).
+    public static func parse(_ text: String, file: String,
+                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ParleyConfig {
+        let r = YAMLReader(file: file, environment: environment)
         let root = try r.root(text)
-        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace", "storage"])
+        let top = try r.mapping(root, allowed: ["sip", "rtp", "prompts", "tenants", "shutdown_grace", "storage", "mail"])
         let baseDir = (file as NSString).deletingLastPathComponent
 
         // sip
@@ -193,11 +210,14 @@ extension ParleyConfig {
         var domainOwner: [String: String] = [:]
         let tenantsNode = try r.required(top, "tenants", in: root)
         for (name, tv) in try r.mapping(tenantsNode) {
-            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts", "mwi", "conferences"])
+            let t = try r.mapping(tv, allowed: ["domains", "numbers", "licenses", "timezone", "schedule", "menus", "prompts", "mwi",
+                                                  "mailboxes", "voicemail", "mail", "conferences"])
             var concurrentCalls: Int?
             var aaLicense = AutoAttendantLicense.standard
+            var voicemailLicensed = true
             if let lv = r.field(t, "licenses") {
-                let l = try r.mapping(lv, allowed: ["concurrent_calls", "auto_attendant", "conference"])
+                let l = try r.mapping(lv, allowed: ["concurrent_calls", "auto_attendant", "voicemail", "conference"])
+                if let v = r.field(l, "voicemail") { voicemailLicensed = try r.bool(v) }
                 if let v = r.field(l, "concurrent_calls") { concurrentCalls = try r.int(v, in: 0...1_000_000) }
                 if let v = r.field(l, "auto_attendant") {
                     guard let level = AutoAttendantLicense(rawValue: try r.string(v)) else { throw r.error(v, "expected basic or standard") }
@@ -205,6 +225,7 @@ extension ParleyConfig {
                 }
             }
             let menuNames = try menuNames(r, tenant: t)
+            let mailboxNumbers = try mailboxNumbers(r, tenant: t)
             let domainsNode = try r.required(t, "domains", in: tv)
             let domains = try r.strings(domainsNode).map { $0.lowercased() }
             guard !domains.isEmpty else { throw r.error(domainsNode, "needs at least one domain") }
@@ -218,13 +239,13 @@ extension ParleyConfig {
                     guard !number.isEmpty, number.count <= 32, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0.isLetter || "+*#-_.".contains($0)) }) else {
                         throw r.error(value, "number '\(number)' may hold only digits, letters and + * # - _ .")
                     }
-                    let entry = try r.mapping(value, allowed: ["play", "menu", "transfer", "answer_after", "conference"])
-                    let target = try parseNumberTarget(r, entry: entry, value: value, menuNames: menuNames)
+                    let entry = try r.mapping(value, allowed: ["play", "menu", "transfer", "voicemail", "voicemail_main", "answer_after", "conference"])
+                    let target = try parseNumberTarget(r, entry: entry, value: value, menuNames: menuNames, mailboxes: mailboxNumbers)
                     let answerAfter = try r.field(entry, "answer_after").map { try r.duration($0) } ?? 0
                     numbers[number] = Number(target: target, answerAfterMilliseconds: answerAfter)
                 }
             }
-            let attendant = try parseAttendant(r, tenant: t, name: name, license: aaLicense, numbers: numbers)
+            let attendant = try parseAttendant(r, tenant: t, name: name, license: aaLicense, numbers: numbers, mailboxes: mailboxNumbers)
             var promptFolder = "\(prompts)/tenants/\(name)"
             if let v = r.field(t, "prompts") {
                 promptFolder = try r.string(v)
@@ -232,7 +253,10 @@ extension ParleyConfig {
             }
             tenants.append(Tenant(name: name, domains: domains, numbers: numbers, concurrentCalls: concurrentCalls,
                                   attendant: attendant, promptFolder: promptFolder,
-                                  messageWaitingTargets: try messageWaitingTargets(r, tenant: t)))
+                                  messageWaitingTargets: try messageWaitingTargets(r, tenant: t),
+                                  mailboxes: try parseMailboxes(r, tenant: t, name: name),
+                                  voicemail: try parseVoicemailSettings(r, tenant: t),
+                                  voicemailLicensed: voicemailLicensed, autoAttendantLicense: aaLicense))
             (tenants[tenants.count - 1].conferences, tenants[tenants.count - 1].conferenceLicense) = try parseConferences(r, tenant: t)
             try checkConferenceTargets(tenants[tenants.count - 1], file: file)
         }
@@ -242,6 +266,7 @@ extension ParleyConfig {
         var config = ParleyConfig(file: file, sip: sipSettings, rtp: rtp, prompts: prompts, tenants: tenants)
         if let v = r.field(top, "shutdown_grace") { config.shutdownGraceMilliseconds = try r.duration(v) }
         config.storage = try parseStorage(r, top, baseDir: baseDir)
+        try parseMail(r, top, config: &config)
         return config
     }
 

@@ -27,6 +27,10 @@ extension ParleyServer {
             return .failure(problem)
         }
         let tenants = loaded.tenants
+        // Mailboxes added or changed in the file; one that cannot be written is logged and skipped.
+        await voicemail.provision(loaded)
+        await voicemail.loadSummaries()
+        mail?.reload(loaded)
         let restartOnly = loaded.sip != config.sip || loaded.rtp != config.rtp || loaded.prompts != config.prompts
         try? await sipChannel.eventLoop.submit {
             controller.config.tenants = tenants

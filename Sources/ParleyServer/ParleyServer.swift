@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ParleyMedia
+import ParleyStore
 
 /// The running server: SIP listener, media engine, event log. Built by `start`, stopped
 /// by `shutdown`. The composition root used by the CLI and by tests alike.
@@ -15,14 +16,25 @@ public final class ParleyServer: @unchecked Sendable {
     let otherChannels: [Channel]
     let controller: CallController
     let logger: Logger
+    /// Voicemail storage, provisioning and message waiting (VoicemailService.swift).
+    public let voicemail: VoicemailService
+    /// Voicemail to email, when `mail:` is configured (ServerMail.swift).
+    public internal(set) var mail: ServerMail?
 
     /// The SIP address actually bound (useful when the configuration asks for port 0).
     public var sipAddress: SocketAddress? { sipChannel.localAddress }
 
     private init(config: ParleyConfig, events: EventLog, media: MediaEngine, group: MultiThreadedEventLoopGroup,
-                 sipChannel: Channel, otherChannels: [Channel], controller: CallController, logger: Logger) {
+                 sipChannel: Channel, otherChannels: [Channel], controller: CallController, logger: Logger, voicemail: VoicemailService) {
         self.config = config; self.events = events; self.media = media; self.group = group
         self.sipChannel = sipChannel; self.otherChannels = otherChannels; self.controller = controller; self.logger = logger
+        self.voicemail = voicemail
+    }
+
+    /// Tells `observer` of every voicemail message deposited, after its row is committed
+    /// (e.g. to spool the notification email). See `VoicemailService.onMessageDeposited`.
+    public func onMessageDeposited(_ observer: @escaping @Sendable (VoicemailMessage, Mailbox) async -> Void) {
+        voicemail.onMessageDeposited(observer)
     }
 
     /// Loads every prompt the configuration names (so no caller discovers a missing one),
@@ -38,6 +50,8 @@ public final class ParleyServer: @unchecked Sendable {
         }
         let library = PromptLibrary(config: config, system: prompts)
         try library.preload(config, rates: rates)
+        // Before any call: the store is opened, reconciled and the mailboxes provisioned.
+        let voicemail = try await VoicemailService.start(config: config, logger: logger)
         let events = try EventLog(path: eventsPath, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let media = MediaEngine(group: group, bindHost: config.rtp.bind, ports: PortAllocator(range: config.rtp.ports), logger: logger)
@@ -49,6 +63,11 @@ public final class ParleyServer: @unchecked Sendable {
         let controller = CallController(loop: sipLoop, config: config, media: media, prompts: prompts, events: events,
                                         logger: logger, localHost: localHost, localPort: first.port)
         controller.library = library
+        controller.voicemail = voicemail
+        controller.messageSummaries = voicemail.summaries
+        voicemail.setPublisher { [weak controller] tenant, mailbox, summary in
+            controller?.publishMessageSummary(tenant: tenant, mailbox: mailbox, summary: summary)
+        }
         _ = controller.conferences // created before any other thread can ask for it
         var udpChannel: Channel?
         var channels: [Channel] = []
@@ -94,8 +113,10 @@ public final class ParleyServer: @unchecked Sendable {
         try? await sipLoop.submit { controller.announceMessageWaiting() }.get()
         media.start()
         logger.info("listening", metadata: ["sip": "\(config.sip.listen.map(\.description).joined(separator: ","))", "rtp": "\(config.rtp.bind):\(config.rtp.ports.lowerBound)-\(config.rtp.ports.upperBound)"])
-        return ParleyServer(config: config, events: events, media: media, group: group, sipChannel: channel,
-                            otherChannels: Array(channels.dropFirst()), controller: controller, logger: logger)
+        let server = ParleyServer(config: config, events: events, media: media, group: group, sipChannel: channel,
+                                  otherChannels: Array(channels.dropFirst()), controller: controller, logger: logger, voicemail: voicemail)
+        server.mail = try server.startMail()
+        return server
     }
 
     /// Waits until the SIP socket closes.
@@ -116,14 +137,22 @@ public final class ParleyServer: @unchecked Sendable {
         }
     }
 
-    /// Ends calls (BYE to established ones), closes sockets and stops the loops.
-    public func shutdown() async {
+    /// Ends calls (BYE to established ones), lets their flows finish and their recordings
+    /// close (up to `settleMilliseconds`), closes sockets and stops the loops.
+    public func shutdown(settleMilliseconds: Int64 = 5_000) async {
         let controller = self.controller
-        try? await sipChannel.eventLoop.submit { controller.endAll(); controller.terminateSubscriptions() }.get()
+        let flows = (try? await sipChannel.eventLoop.submit { () -> [LegCallChannel] in
+            let flows = controller.calls.values.compactMap(\.flow)
+            controller.endAll()
+            controller.terminateSubscriptions()
+            return flows
+        }.get()) ?? []
+        await ParleyServer.settle(flows, withinMilliseconds: settleMilliseconds, logger: logger)
         // Let the BYEs leave before the socket closes.
         try? await Task.sleep(nanoseconds: 50_000_000)
         for ch in otherChannels { try? await ch.close() }
         try? await sipChannel.close()
+        await mail?.stop()
         media.stop()
         events.close()
         try? await group.shutdownGracefully()

@@ -44,7 +44,8 @@ final class PromptLibrary: Sendable {
     /// Loads every prompt the menus may play at each rate, so no caller waits on file I/O
     /// and no caller discovers a missing prompt. Throws the first problem.
     func preload(_ config: ParleyConfig, rates: [Int]) throws {
-        for (tenant, prompt, usedBy) in config.menuPrompts {
+        let all = config.menuPrompts.map { ($0, $1, $2, rates) } + config.voicemailPrompts.map { ($0, $1, $2, [8000]) }
+        for (tenant, prompt, usedBy, rates) in all {
             do throws(PromptError) { for rate in rates { _ = try audio(prompt, tenant: tenant, rate: rate) } } catch {
                 throw ConfigError(file: config.file, line: nil, key: usedBy, problem: describe(error, prompt: prompt, tenant: tenant))
             }
@@ -54,7 +55,7 @@ final class PromptLibrary: Sendable {
     /// One line per menu prompt that exists nowhere or cannot be read.
     func missing(_ config: ParleyConfig) -> [String] {
         var seen = Set<String>()
-        return config.menuPrompts.compactMap { tenant, prompt, usedBy -> String? in
+        return (config.menuPrompts + config.voicemailPrompts).compactMap { tenant, prompt, usedBy -> String? in
             guard seen.insert("\(tenant)/\(prompt)/\(usedBy)").inserted else { return nil }
             do throws(PromptError) { _ = try audio(prompt, tenant: tenant, rate: 8000); return nil } catch {
                 return "\(config.file): \(usedBy): \(describe(error, prompt: prompt, tenant: tenant))"

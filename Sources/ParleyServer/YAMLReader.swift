@@ -5,6 +5,9 @@ import Yams
 /// naming the file, the line and the dotted key path.
 struct YAMLReader {
     let file: String
+    /// Where `${NAME}` references in string values are looked up (the process environment;
+    /// tests pass their own).
+    var environment: [String: String] = ProcessInfo.processInfo.environment
 
     struct Value {
         let node: Node
@@ -57,9 +60,43 @@ struct YAMLReader {
         return v
     }
 
+    /// A scalar's text, with `${NAME}` replaced by the environment variable NAME (so secrets
+    /// such as passwords and PINs stay out of the file) and `$${` kept as a literal `${`.
     func string(_ v: Value) throws -> String {
         guard case let .scalar(s) = v.node else { throw error(v, "expected a string") }
-        return s.string
+        return try expandingEnvironment(s.string, at: v)
+    }
+
+    func expandingEnvironment(_ text: String, at v: Value) throws -> String {
+        guard text.contains("${") else { return text }
+        var out = ""
+        var rest = Substring(text)
+        while let dollar = rest.firstIndex(of: "$") {
+            out += rest[..<dollar]
+            let after = rest[rest.index(after: dollar)...]
+            if after.hasPrefix("${") {
+                out += "${"
+                rest = after.dropFirst(2)
+            } else if after.hasPrefix("{") {
+                guard let close = after.firstIndex(of: "}") else {
+                    throw error(v, "'${' without a closing '}' (write $${ for a literal ${)")
+                }
+                let name = String(after[after.index(after: after.startIndex)..<close])
+                guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && CharacterSet.letters.contains(first)),
+                      name.unicodeScalars.allSatisfy({ $0 == "_" || ($0.isASCII && CharacterSet.alphanumerics.contains($0)) }) else {
+                    throw error(v, "'${\(name)}' is not an environment variable name (letters, digits and _)")
+                }
+                guard let value = environment[name] else {
+                    throw error(v, "environment variable \(name) is not set")
+                }
+                out += value
+                rest = after[after.index(after: close)...]
+            } else {
+                out += "$"
+                rest = after
+            }
+        }
+        return out + rest
     }
 
     func strings(_ v: Value) throws -> [String] {

@@ -60,6 +60,7 @@ extension AppDatabase {
                 );
                 """)
         }
+        migrator.registerMigration("v2: PINs provisioned from the configuration", migrate: provisionedPINMigration)
         return migrator
     }
 }

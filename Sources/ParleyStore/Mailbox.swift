@@ -49,7 +49,7 @@ public struct Mailbox: Sendable, Equatable {
 
     /// Names are free text but bounded and without control characters; addresses are
     /// checked for one `@` and no spaces, quotes or angle brackets (they end up in mail headers).
-    func validate() throws(StoreError) {
+    public func validate() throws(StoreError) {
         guard name.count <= Self.maximumNameLength,
               !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
             throw .invalidArgument("name \(StoreError.quoted(name)) is longer than \(Self.maximumNameLength) characters or holds control characters")

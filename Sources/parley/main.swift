@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import Logging
 import ParleyServer
+import ServiceLifecycle
 
 @main
 struct Parley: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parley",
         abstract: "A SIP media server for IVR menus, voicemail and conferencing.",
-        subcommands: [Serve.self, CheckConfig.self, MailboxCommand.self, MessagesCommand.self])
+        subcommands: [Serve.self, CheckConfig.self, DialCommand.self, MailboxCommand.self, MessagesCommand.self, MailCommand.self])
 }
 
 struct Serve: AsyncParsableCommand {
@@ -35,29 +36,14 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("parley: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        // SIGHUP re-reads the file; a bad file keeps the old configuration (logged).
-        let hangups = SignalWatcher(signals: [SIGHUP])
-        let configPath = config
-        let reloader = Task {
-            for await _ in hangups.stream() { await server.reload(path: configPath) }
-        }
-        // The watcher owns the signal sources: it must live as long as the server runs.
-        let watcher = SignalWatcher(signals: [SIGTERM, SIGINT])
-        var iterator = watcher.stream().makeAsyncIterator()
-        _ = await iterator.next()
-        // First signal: take no new calls, let calls in progress finish within the grace
-        // period. A second signal ends them at once.
-        logger.info("draining: new calls are refused; waiting up to \(cfg.shutdownGraceMilliseconds) ms for calls to end")
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await server.drain(graceMilliseconds: cfg.shutdownGraceMilliseconds) }
-            group.addTask { _ = await iterator.next() }
-            _ = await group.next()
-            group.cancelAll()
-        }
-        reloader.cancel()
-        logger.info("stopping")
-        await server.shutdown()
-        withExtendedLifetime((watcher, hangups)) {}
+        // The server runs as a Service: SIGTERM/SIGINT start a graceful shutdown (drain within
+        // `shutdown_grace`, a second signal ends calls at once), SIGHUP reloads (ParleyService).
+        var group = ServiceGroupConfiguration(
+            services: [.init(service: ParleyService(server: server, configPath: config, logger: logger))],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A safety net only: the service itself ends calls when the grace period is over.
+        group.maximumGracefulShutdownDuration = .milliseconds(cfg.shutdownGraceMilliseconds + 15_000)
+        try await ServiceGroup(configuration: group).run()
     }
 }
 
@@ -77,26 +63,6 @@ struct CheckConfig: ParsableCommand {
         } catch let e as ConfigError {
             FileHandle.standardError.write(Data("\(e)\n".utf8))
             throw ExitCode(1)
-        }
-    }
-}
-
-/// Delivers the given signals as an async stream (the default action is disabled for them).
-final class SignalWatcher: @unchecked Sendable {
-    private var sources: [DispatchSourceSignal] = []
-    private let signals: [Int32]
-
-    init(signals: [Int32]) { self.signals = signals }
-
-    func stream() -> AsyncStream<Int32> {
-        AsyncStream { continuation in
-            for sig in signals {
-                signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                source.setEventHandler { continuation.yield(sig) }
-                source.resume()
-                sources.append(source)
-            }
         }
     }
 }

@@ -124,8 +124,11 @@ struct ConferenceEntryTests {
         let ch = FakeChannel(), clock = TestClock()
         let task = Task {
             let flow = CallFlow(channel: ch, clock: clock)
-            var attendant = AutoAttendant(config: config, startMenu: "main")
-            attendant.conference = { room, flow throws(CallFlowError) in try await ConferenceEntry(room: room, bridge: bridge).run(flow) }
+            let attendant = AutoAttendant(config: config, startMenu: "main", handoff: { action, flow throws(CallFlowError) in
+                guard case let .conference(room) = action else { return false }
+                try await ConferenceEntry(room: room, bridge: bridge).run(flow)
+                return true
+            })
             try await attendant.run(flow)
         }
         await played(ch, ["main-open"])

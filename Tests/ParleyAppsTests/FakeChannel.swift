@@ -6,6 +6,7 @@ import ParleyApps
 final class FakeChannel: CallChannel, @unchecked Sendable {
     enum Command: Equatable {
         case play([String], id: Int)
+        case playFile(String, offset: Int, id: Int)
         case stop
         case record(String, id: Int, silenceMilliseconds: Int?)
         case stopRecording(id: Int)
@@ -64,6 +65,12 @@ final class FakeChannel: CallChannel, @unchecked Sendable {
             throw .promptUnavailable(name: missing, reason: "not found")
         }
         commandInput.yield(.play(prompts, id: id))
+    }
+    /// Refuses, like the server's channel, a file that is missing or empty (no decoding here).
+    func playFile(_ path: String, offsetMilliseconds: Int, id: Int) throws(CallChannelError) {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        guard let size, size > 0 else { throw .audioUnavailable(path: path, reason: size == nil ? "not found" : "empty") }
+        commandInput.yield(.playFile(path, offset: offsetMilliseconds, id: id))
     }
     func stopPlayback() { commandInput.yield(.stop) }
     func startRecording(to path: String, id: Int, silenceMilliseconds: Int?) throws(CallChannelError) {

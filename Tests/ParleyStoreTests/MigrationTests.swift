@@ -9,13 +9,14 @@ struct MigrationTests {
     func emptyDatabase() async throws {
         let f = StoreFixture(); defer { f.cleanUp() }
         let store = try f.open()
-        #expect(try await store.database.appliedMigrations() == ["v1: mailboxes, messages, greetings, login failures"])
+        #expect(try await store.database.appliedMigrations() == ["v1: mailboxes, messages, greetings, login failures",
+                                                                "v2: PINs provisioned from the configuration"])
         let (tables, journal, foreignKeys) = try await store.database.writer.read { db in
             (try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name"),
              try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
              try Bool.fetchOne(db, sql: "PRAGMA foreign_keys") ?? false)
         }
-        #expect(tables == ["greeting", "login_failure", "mailbox", "mailbox_email", "message"])
+        #expect(tables == ["greeting", "login_failure", "mailbox", "mailbox_email", "message", "provisioned_pin"])
         #expect(journal == "wal")
         #expect(foreignKeys)
         // Constraints hold even against SQL that bypasses the code.
@@ -39,7 +40,7 @@ struct MigrationTests {
             _ = try await store.deposit(StoreFixture.tone(seconds: 1), into: StoreFixture.acme1001, envelope: StoreFixture.envelope())
         }
         let reopened = try f.open()
-        #expect(try await reopened.database.appliedMigrations().count == 1)
+        #expect(try await reopened.database.appliedMigrations().count == 2)
         #expect(try await reopened.mailboxes().map(\.key) == [StoreFixture.acme1001, StoreFixture.acme1002, StoreFixture.globex1001])
         #expect(try await reopened.counts(StoreFixture.acme1001).new == 1)
         await #expect(throws: StoreError.mailboxExists(StoreFixture.acme1001)) {

@@ -23,6 +23,7 @@ OPEN_NOW = "2026-11-23T09:00:00Z"
 
 MENUS = """\
     timezone: Europe/Brussels
+    mailboxes: { "1001": { name: Front Desk, pin: "4711" } }
     licenses: { auto_attendant: LICENSE }
     schedule: { hours: { mon-fri: "09:00-17:30", sun: "09:00-12:00" }, holidays: [2026-12-25] }
     menus:
@@ -214,11 +215,12 @@ def test_no_key_then_a_wrong_key_runs_the_fallback(ivr_server, ivr_prompts):
     assert_heard(audio, ivr_prompts, ["t-main-open", "aa-no-input", "t-main-open", "aa-too-many-tries", "goodbye"], ivr_server)
 
 
-def test_transfer_and_voicemail_say_they_are_unavailable_and_the_menu_resumes(ivr_server, ivr_prompts):
+def test_transfer_fails_and_the_menu_resumes_then_voicemail_takes_the_call(ivr_server, ivr_prompts):
     """Option 3 announces the transfer and sends REFER to the caller naming the front desk;
     the caller accepts it but no NOTIFY reports success, so after the transfer timeout the menu
-    says the transfer failed and resumes; option 5 (voicemail) says not available. Both are in
-    the event log."""
+    says the transfer failed and resumes; option 5 hands the call to the voicemail deposit of
+    mailbox 1001 (no greeting recorded: the system sentence with the number). Both are in the
+    event log."""
     with ivr.IvrCaller(ivr_server.sip_port, "200") as caller:
         time.sleep(0.8)
         caller.press("3")
@@ -227,14 +229,15 @@ def test_transfer_and_voicemail_say_they_are_unavailable_and_the_menu_resumes(iv
         assert ivr_server.wait_event(lambda e: e.get("event") == "transfer", 10.0) is not None, ivr_server.describe()
         time.sleep(4.0)
         caller.press("5")
-        assert ivr_server.wait_event(lambda e: e.get("event") == "menu.unavailable", 10.0) is not None
+        started = ivr_server.wait_event(lambda e: e.get("event") == "voicemail.deposit_started", 10.0)
+        assert started is not None and started["mailbox"] == "1001", ivr_server.describe()
         time.sleep(3.5)
         audio = caller.received_audio()
         caller.hangup()
     transfer = [e for e in ivr_server.events() if e["event"] == "transfer"][0]
     assert transfer["target"] == "sip:desk@127.0.0.1" and transfer["result"] == "failed", transfer
     assert_heard(audio, ivr_prompts, ["t-main-open", "aa-transferring", "aa-transfer-failed", "t-main-open",
-                                      "not-available", "t-main-open"], ivr_server)
+                                      "vm-person-at", "digit-1", "digit-0"], ivr_server)
 
 
 @pytest.mark.parametrize("now, state, greeting", [
