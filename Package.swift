@@ -49,7 +49,10 @@ let package = Package(
         .systemLibrary(name: "CParleyMediaIO"),
 
         // Pure sample processing: no I/O, no allocation on the per-frame path.
-        .target(name: "ParleyDSP", dependencies: ["COpus", "CSpanDSP", "CSndFile"], swiftSettings: strictSwift6),
+        // Optimized in debug builds too: unoptimized, its per-sample loops and SIMD types run 10-100×
+        // slower, and a debug server could not keep a 15-party room (the e2e suite's) on its tick.
+        .target(name: "ParleyDSP", dependencies: ["COpus", "CSpanDSP", "CSndFile"],
+                swiftSettings: strictSwift6 + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // RTP/RTCP/RFC 4733 wire formats and receive-side state machines: no I/O.
         .target(name: "ParleyRTP", swiftSettings: strictSwift6),
         // SIP messages, URIs, SDP offer/answer: no media, no I/O.
@@ -73,12 +76,13 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             // Digest authentication: MD5, SHA-256 and HMAC for the nonces.
             .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Metrics", package: "swift-metrics"),
+
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
             // Voicemail to email: the delivery service runs in the server when `mail:` is set.
             "ParleyMail",
+
         ], swiftSettings: nioSwift5),
         // Voicemail storage: SQLite through GRDB (WAL, migrations), audio files beside it.
         .target(name: "ParleyStore", dependencies: [

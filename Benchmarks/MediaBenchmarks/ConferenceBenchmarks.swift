@@ -36,7 +36,7 @@ func registerConferenceBenchmarks() {
                 let mixer = ScalarConferenceMixer(frameSamples: frame, capacity: n)
                 mixer.loudest = loudest
                 for i in 0..<n {
-                    mixer.inputs[i] = inputs[i]
+                    mixer.setInput(i, inputs[i])
                     mixer.speaking[i] = true
                     mixer.level[i] = Float(i % 7)
                 }

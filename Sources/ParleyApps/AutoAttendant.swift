@@ -25,8 +25,6 @@ public struct AutoAttendant: Sendable {
     public let startMenu: String
     public let now: @Sendable () -> Date
     public let observe: @Sendable (AttendantEvent) -> Void
-    /// Runs a conference room's entry flow (`{ conference: ROOM }`); nil: not available here.
-    public var conference: (@Sendable (String, CallFlow) async throws(CallFlowError) -> Void)?
     /// Runs the app of a `voicemail`, `voicemail_main` or `conference` action on the call;
     /// returns false when no such app is available (the caller then hears not-available and
     /// the menu resumes). When it returns true, the call has left the attendant.
@@ -112,9 +110,6 @@ public struct AutoAttendant: Sendable {
         case let .play(prompt):
             try await flow.play([prompt])
             greet = false
-        case let .conference(room) where conference != nil:
-            try await conference?(room, flow)
-            return false
         case .voicemail, .voicemailMain, .conference:
             if let handoff, try await handoff(action, flow) { return false }
             observe(.unavailable(menu: menu.name, action: action))

@@ -31,6 +31,18 @@ extension CallController {
         }
     }
 
+    /// The attendant's hand-off with `{ conference: ROOM }` menu actions added to `handoff`'s.
+    func withConference(_ handoff: AttendantHandoff?, call: Call) -> AttendantHandoff? {
+        guard let conference = conferenceRunner(call) else { return handoff }
+        return { action, flow throws(CallFlowError) in
+            if case let .conference(room) = action {
+                try await conference(room, flow)
+                return true
+            }
+            return try await handoff?(action, flow) ?? false
+        }
+    }
+
     /// Runs the conference entry flow on a confirmed call to a `conference:` number.
     func startConference(_ call: Call, room: String) {
         let runner = conferenceRunner(call)

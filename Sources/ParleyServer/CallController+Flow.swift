@@ -21,17 +21,15 @@ extension CallController {
         let events = self.events
         let callID = call.id
         let logger = call.logger
-        let conference = conferenceRunner(call)
-        let handoff = appHandoff(call)
+        let handoff = withConference(appHandoff(call), call: call)
         startFlow(call) { flow, config in
-            var attendant = AutoAttendant(config: config, startMenu: menu, now: CallController.wallClock, handoff: handoff) { event in
+            let attendant = AutoAttendant(config: config, startMenu: menu, now: CallController.wallClock, handoff: handoff) { event in
                 events.emit(CallController.callEvent(event, callID: callID))
                 if case let .unavailable(menu, action) = event {
                     logger.notice("menu action not available in this build; the caller hears not-available",
                                   metadata: ["menu": "\(menu)", "action": "\(action)"])
                 }
             }
-            attendant.conference = conference
             try await attendant.run(flow)
         }
     }

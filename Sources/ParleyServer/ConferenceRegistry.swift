@@ -298,11 +298,11 @@ public final class ConferenceRegistry: @unchecked Sendable {
 
     /// Ends the participant's call (they hear nothing more; the call gets a BYE).
     public func kick(tenant: String, room: String, participant id: Int) throws {
-        let hangup = try withRoom(tenant, room) { r -> @Sendable () -> Void in
+        let (hangup, callID) = try withRoom(tenant, room) { r -> (@Sendable () -> Void, String) in
             guard let m = r.members.first(where: { $0.id == id }) else { throw ControlError.noSuchParticipant(id) }
-            return m.hangup
+            return (m.hangup, m.callID)
         }
-        emit(CallEvent("conference.kicked", callID: "", [("room", .string(room)), ("participant", .int(id))]))
+        emit(CallEvent("conference.kicked", callID: callID, [("room", .string(room)), ("participant", .int(id))]))
         leave(tenant: tenant, room: room, id: id)
         hangup()
     }

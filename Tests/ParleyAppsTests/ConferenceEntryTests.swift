@@ -111,4 +111,31 @@ struct ConferenceEntryTests {
         #expect(await ch.next() == .hangup)
         try await task.value
     }
+
+    @Test("a menu key with { conference: ROOM } hands the call to the conference flow and leaves the menu")
+    func fromMenu() async throws {
+        let main = Menu(name: "main", greeting: .init(open: "main-open"), options: ["3": .conference("300")])
+        let always = Dictionary(uniqueKeysWithValues: (1...7).map { ($0, [BusinessSchedule.Range(start: 0, end: 1440)]) })
+        let config = AttendantConfig(tenant: "acme", menus: ["main": main],
+                                     schedule: BusinessSchedule(timeZone: TimeZone(identifier: "UTC") ?? .current, hours: always, holidays: []),
+                                     extensions: [:])
+        let bridge = FakeBridge(.init(pin: nil, moderatorPIN: nil, announceCount: true))
+        bridge.count = 2
+        let ch = FakeChannel(), clock = TestClock()
+        let task = Task {
+            let flow = CallFlow(channel: ch, clock: clock)
+            let attendant = AutoAttendant(config: config, startMenu: "main", handoff: { action, flow throws(CallFlowError) in
+                guard case let .conference(room) = action else { return false }
+                try await ConferenceEntry(room: room, bridge: bridge).run(flow)
+                return true
+            })
+            try await attendant.run(flow)
+        }
+        await played(ch, ["main-open"])
+        ch.press("3")
+        await played(ch, ["conf-one-participant"])
+        ch.send(.hangup)
+        await #expect(throws: CallFlowError.hungUp) { try await task.value }
+        #expect(bridge.log == ["leave"])
+    }
 }

@@ -8,7 +8,7 @@ struct ConferenceMixerTests {
     static func fill(_ mixer: ConferenceMixer, _ reference: ScalarConferenceMixer, slot i: Int, _ samples: [Int16]) {
         let input = mixer.input(i)
         for s in 0..<mixer.frameSamples { input[s] = samples[s] }
-        reference.inputs[i] = samples
+        reference.setInput(i, samples)
     }
 
     @Test("Given 5 talkers with random audio, each hears exactly the sum of the other four, never itself",
