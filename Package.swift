@@ -189,7 +189,12 @@ if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
 if ProcessInfo.processInfo.environment["PARLEY_FUZZ"] == "1" {
     package.targets.append(contentsOf: [
         .target(name: "CParleyFuzzDriver", path: "Fuzz/CParleyFuzzDriver"),
-        .executableTarget(name: "ParleyFuzz", dependencies: ["ParleyRTP", "ParleyFuzzChecks", "CParleyFuzzDriver"], path: "Fuzz/ParleyFuzz",
-                          swiftSettings: strictSwift6),
+        // The mail and config checks (`scripts/fuzz mail|config`): `@testable` imports, so
+        // fuzz builds only (scripts/fuzz passes -enable-testing).
+        .target(name: "ParleyServerFuzzChecks", dependencies: ["ParleyServer", "ParleyMail", "ParleyStore",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")],
+                path: "Fuzz/ParleyServerFuzzChecks", swiftSettings: nioSwift5),
+        .executableTarget(name: "ParleyFuzz", dependencies: ["ParleyRTP", "ParleyFuzzChecks", "ParleyServerFuzzChecks", "CParleyFuzzDriver"],
+                          path: "Fuzz/ParleyFuzz", swiftSettings: strictSwift6),
     ])
 }

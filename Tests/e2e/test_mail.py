@@ -3,7 +3,9 @@
 package and its attachment is the recorded audio; a list of three recipients is one SMTP
 transaction with three RCPT; 451 then 250 delivers on retry; 550 for all moves the message
 to failed/ with the reply; a relay down for a while receives everything spooled meanwhile;
-`kill -9` of the delivering process in the middle of DATA loses nothing.
+`kill -9` of the delivering process in the middle of DATA loses nothing; STARTTLS
+`required` never sends in plain text, `opportunistic` takes TLS when the relay offers it
+and sends in plain text when it does not.
 
 Messages are stored with `parley messages deposit` and queued with `parley mail send`;
 delivery runs in `parley mail deliver` (and, in one test, inside `parley serve`)."""
@@ -507,5 +509,49 @@ def test_starttls_and_auth_plain_with_a_password_from_the_environment(setup, rel
         attempt = handler.delivered()[0]
         assert attempt["tls"] and attempt["login"] == b"parley", attempt
         assert parse(attempt["data"])["Auto-Submitted"] == "auto-generated"
+    finally:
+        controller.stop()
+
+
+def test_starttls_opportunistic_uses_tls_when_offered_and_plain_text_when_not(setup, relay_port, speech_wav, tmp_path):
+    """Given `starttls: opportunistic` (and the relay's private CA named by `ca_file`):
+    a relay that offers STARTTLS gets the message over TLS; after it is replaced by a relay
+    on the same port that does not offer STARTTLS, the next message arrives in plain text
+    (opportunistic mode never defers for want of TLS)."""
+    import ssl
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    setup.config.write_text(setup.config.read_text()
+                            .replace(f'relay: "127.0.0.1:{relay_port}"', f'relay: "localhost:{relay_port}"')
+                            .replace("starttls: off", f"starttls: opportunistic\n  ca_file: {cert}"))
+    setup.mailbox("100", ["alice@demo.example"])
+
+    # A relay offering STARTTLS (not requiring it): the client takes it.
+    with_tls = Relay()
+    controller = start_relay(with_tls, relay_port, tls_context=context, require_starttls=False)
+    try:
+        setup.send("100", setup.deposit("100", speech_wav[0], caller_name="First"))
+        setup.start_deliverer()
+        wait_for(lambda: with_tls.delivered(), 20, "delivery to the relay offering STARTTLS", setup.describe)
+        assert [a["tls"] for a in with_tls.attempts] == [True], with_tls.attempts
+        assert parse(with_tls.delivered()[0]["data"])["Subject"] == "Voicemail for 100 from First"
+        setup.stop_deliverer()
+    finally:
+        controller.stop()
+
+    # The same relay without STARTTLS (no tls_context: EHLO does not offer it): plain text.
+    plain = Relay()
+    controller = start_relay(plain, relay_port)
+    try:
+        setup.send("100", setup.deposit("100", speech_wav[0], caller_name="Second"))
+        setup.start_deliverer()
+        wait_for(lambda: plain.delivered(), 20, "delivery to the relay without STARTTLS", setup.describe)
+        assert [a["tls"] for a in plain.attempts] == [False], plain.attempts
+        assert parse(plain.delivered()[0]["data"])["Subject"] == "Voicemail for 100 from Second"
+        wait_for(lambda: setup.status()["queued"] == 0, 10, "an empty queue", setup.describe)
     finally:
         controller.stop()
