@@ -144,7 +144,7 @@ let package = Package(
     ]
 )
 
-// Benchmarks (ordo-one/benchmark) are opt-in: `make bench` sets PARLEY_BENCHMARKS=1 and
+// Benchmarks (ordo-one/benchmark) are opt-in: `scripts/bench` sets PARLEY_BENCHMARKS=1 and
 // builds them in their own scratch folder, so the ordinary build and the test run stay lean.
 if ProcessInfo.processInfo.environment["PARLEY_BENCHMARKS"] == "1" {
     package.dependencies.append(

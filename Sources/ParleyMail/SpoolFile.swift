@@ -55,6 +55,9 @@ public enum SpoolFile {
             throw .notASpoolFile
         }
         guard let end = findBlankLine(bytes) else { throw .truncated("the head has no end") }
+        // The encoder never writes a CR in the head; one there (Swift reads "\r\n" as a single
+        // Character) would merge two lines when the envelope is written back.
+        guard !bytes[..<end].contains(0x0D) else { throw .damaged("a carriage return in the head") }
         guard let head = String(bytes: bytes[..<end], encoding: .utf8) else { throw .damaged("the head is not UTF-8") }
         var created: Date?, attempts: Int?, next: Date?, sender: MailAddress?, length: Int?, sha: String?
         var to: [MailAddress] = [], delivered: [MailAddress] = [], rejected: [SpoolEnvelope.Rejection] = []

@@ -63,6 +63,17 @@ struct MailSpoolTests {
         #expect(throws: SpoolFileError.self) { try SpoolFile.decode(Data(head.utf8)) }
     }
 
+    @Test("A carriage return at the end of a head line is refused (it would merge two lines when the envelope is rewritten)")
+    func carriageReturnInHead() throws {
+        let good = SpoolFile.encode(SpoolFixture.envelope(), body: Data("Subject: x\r\n\r\nhello\r\n".utf8))
+        #expect(throws: Never.self) { try SpoolFile.decode(good) }
+        var bytes = [UInt8](good)
+        let blank = try #require(SpoolFile.findBlankLine(bytes))
+        bytes.insert(0x0D, at: blank)  // "...last value\r\n\n"
+        #expect(throws: SpoolFileError.self) { try SpoolFile.decode(Data(bytes)) }
+        #expect(throws: SpoolFileError.self) { try SpoolFile.decodeHead(Data(bytes)) }
+    }
+
     @Test("Enqueue leaves exactly one complete file in new/ and nothing in tmp/")
     func enqueue() throws {
         let f = try SpoolFixture()
