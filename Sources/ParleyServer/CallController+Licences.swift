@@ -25,12 +25,19 @@ extension CallController {
     }
 
     /// Every tenant's licences with what is in use now, in configuration order.
-    func licenceUsage() -> [LicenceUsage] {
+    /// `occupancy` holds the participants of each active room, by tenant and room
+    /// (`ConferenceRegistry.occupancy()`, read off the SIP loop by the caller).
+    func licenceUsage(occupancy: [ConferenceRegistry.RoomKey: Int] = [:]) -> [LicenceUsage] {
         config.tenants.map { t in
-            LicenceUsage(tenant: t.name,
-                         concurrentCalls: .init(inUse: callsInUse(tenant: t.name), limit: t.concurrentCalls),
-                         autoAttendant: t.autoAttendantLicense.rawValue,
-                         voicemail: t.voicemailLicensed)
+            let rooms = t.conferences.keys.sorted().map { room in
+                LicenceUsage.Conference.Room(room: room, inUse: occupancy[.init(tenant: t.name, room: room)] ?? 0,
+                                             limit: t.conferenceLimit(room))
+            }
+            return LicenceUsage(tenant: t.name,
+                                concurrentCalls: .init(inUse: callsInUse(tenant: t.name), limit: t.concurrentCalls),
+                                autoAttendant: t.autoAttendantLicense.rawValue,
+                                voicemail: t.voicemailLicensed,
+                                conference: .init(tier: t.conferenceLicense.rawValue, seatsPerRoom: t.conferenceLicense.seats, rooms: rooms))
         }
     }
 }

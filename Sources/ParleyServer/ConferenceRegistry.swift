@@ -312,6 +312,20 @@ public final class ConferenceRegistry: @unchecked Sendable {
         try? withRoom(tenant, room) { r in r.members.last(where: { !$0.moderator })?.id }
     }
 
+    /// A room by its tenant and name.
+    public struct RoomKey: Hashable, Sendable {
+        public var tenant: String
+        public var room: String
+        public init(tenant: String, room: String) { self.tenant = tenant; self.room = room }
+    }
+
+    /// Participants of every active room now (any thread; bookkeeping only, no media state).
+    public func occupancy() -> [RoomKey: Int] {
+        lock.withLock {
+            Dictionary(rooms.values.map { (RoomKey(tenant: $0.tenant, room: $0.name), $0.members.count) }, uniquingKeysWith: +)
+        }
+    }
+
     func count(tenant: String, room: String) -> Int { (try? withRoom(tenant, room) { $0.members.count }) ?? 0 }
 
     func toggleMuted(tenant: String, room: String, participant id: Int) -> Bool {

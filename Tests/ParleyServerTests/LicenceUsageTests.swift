@@ -30,10 +30,13 @@ struct LicenceUsageTests {
           acme:
             domains: [127.0.0.1]
             licenses: { concurrent_calls: 2, auto_attendant: basic, voicemail: false }
-            numbers: { "100": { play: welcome } }
+            numbers: { "100": { play: welcome }, "300": { conference: "300" } }
+            conferences: { "300": { announce_count: false } }
           globex:
             domains: [globex.example]
-            numbers: { "100": { play: welcome } }
+            licenses: { conference: premium }
+            numbers: { "100": { play: welcome }, "300": { conference: "300" } }
+            conferences: { "300": { max_participants: 5 }, "310": {} }
         """
     }
 
@@ -43,8 +46,11 @@ struct LicenceUsageTests {
         let server = try await ParleyServer.start(config: config, eventsPath: nil, logger: Logger(label: "test"), threads: 1)
         let before = await server.licenceUsage()
         #expect(before == [
-            LicenceUsage(tenant: "acme", concurrentCalls: .init(inUse: 0, limit: 2), autoAttendant: "basic", voicemail: false),
-            LicenceUsage(tenant: "globex", concurrentCalls: .init(inUse: 0, limit: nil), autoAttendant: "standard", voicemail: true),
+            LicenceUsage(tenant: "acme", concurrentCalls: .init(inUse: 0, limit: 2), autoAttendant: "basic", voicemail: false,
+                         conference: .init(tier: "basic", seatsPerRoom: 3, rooms: [.init(room: "300", inUse: 0, limit: 3)])),
+            LicenceUsage(tenant: "globex", concurrentCalls: .init(inUse: 0, limit: nil), autoAttendant: "standard", voicemail: true,
+                         conference: .init(tier: "premium", seatsPerRoom: 15,
+                                           rooms: [.init(room: "300", inUse: 0, limit: 5), .init(room: "310", inUse: 0, limit: 15)])),
         ])
         let port = try #require(server.sipAddress?.port)
         var options = TestCaller.Options(target: "sip:100@127.0.0.1:\(port)")
@@ -72,6 +78,39 @@ struct LicenceUsageTests {
         // JSON as the admin API will serve it.
         let json = String(decoding: try JSONEncoder().encode(after[0]), as: UTF8.self)
         #expect(json.contains("\"in_use\":0") && json.contains("\"limit\":2") && json.contains("\"voicemail\":false"))
+        await server.shutdown()
+    }
+
+    @Test("a caller in a room takes a seat of that tenant's room only")
+    func conferenceSeats() async throws {
+        let config = try ParleyConfig.parse(Self.yaml(sipPort: try await Self.freePort(), rtpBase: 36000 + Int.random(in: 0..<200) * 20), file: "/tmp/licences.yaml")
+        let server = try await ParleyServer.start(config: config, eventsPath: nil, logger: Logger(label: "test"), threads: 1)
+        let port = try #require(server.sipAddress?.port)
+        var options = TestCaller.Options(target: "sip:300@127.0.0.1:\(port)")
+        options.durationMilliseconds = 2500
+        options.localHost = "127.0.0.1"
+        let call = Task { try await TestCaller(options: options, logger: Logger(label: "caller")).run() }
+        var during: [LicenceUsage] = []
+        for _ in 0..<100 {
+            during = await server.licenceUsage()
+            if during.first?.conference.rooms.first?.inUse == 1 { break }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        #expect(during.first?.conference == .init(tier: "basic", seatsPerRoom: 3, rooms: [.init(room: "300", inUse: 1, limit: 3)]))
+        // globex's room of the same name is another room: still empty.
+        #expect(during.last?.conference.rooms.map(\.inUse) == [0, 0])
+        #expect(server.conferences.occupancy() == [.init(tenant: "acme", room: "300"): 1])
+        let summary = try await call.value
+        #expect(summary.status == 200)
+        var after: [LicenceUsage] = []
+        for _ in 0..<100 {
+            after = await server.licenceUsage()
+            if after.first?.conference.rooms.first?.inUse == 0 { break }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        #expect(after.first?.conference.rooms.first?.inUse == 0)
+        let json = String(decoding: try JSONEncoder().encode(during[0].conference), as: UTF8.self)
+        #expect(json.contains("\"seats_per_room\":3") && json.contains("\"in_use\":1") && json.contains("\"tier\":\"basic\""))
         await server.shutdown()
     }
 }
