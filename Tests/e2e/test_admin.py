@@ -247,6 +247,8 @@ def test_health_readiness_tenants_and_licence_usage(admin_server):
     assert status == 200 and [t["name"] for t in tenants] == ["demo"], tenants
     assert tenants[0]["licences"]["concurrent_calls"] == {"in_use": 0, "limit": 3}
     assert tenants[0]["licences"]["auto_attendant"] == "standard" and tenants[0]["licences"]["voicemail"] is True
+    assert tenants[0]["licences"]["conference"] == {"tier": "basic", "seats_per_room": 3,
+                                                    "rooms": [{"room": "300", "in_use": 0, "limit": 3}]}
     assert "127.0.0.1" in tenants[0]["domains"] and tenants[0]["numbers"] == ["100", "300"]
 
     calls = [SipCall(admin_server) for _ in range(3)]
@@ -531,6 +533,9 @@ def test_conference_rooms_participants_mute_lock_and_kick(admin_server):
         assert quality["packets_expected"] >= 1 and quality["packets_lost"] == 0 and quality["jitter_buffer_ms"] >= 0, quality
         assert [r["room"] for r in api.json("GET", "/v1/conferences")[1]] == ["300"]
         assert [r["room"] for r in api.json("GET", "/v1/tenants/demo/conferences")[1]] == ["300"]
+        # Seats of the conference licence: two of room 300's three taken.
+        seats = api.json("GET", "/v1/tenants/demo")[1]["licences"]["conference"]
+        assert seats == {"tier": "basic", "seats_per_room": 3, "rooms": [{"room": "300", "in_use": 2, "limit": 3}]}, seats
 
         base = "/v1/tenants/demo/conferences/300"
         status, room = api.json("POST", f"{base}/participants/{speaker['id']}/mute")
@@ -550,6 +555,7 @@ def test_conference_rooms_participants_mute_lock_and_kick(admin_server):
         assert parties[1].wait_bye(3.0) is not None, "the kicked caller got no BYE"
         parties[1].status = None  # its call is over
         wait_room(api, lambda r: [p["id"] for p in r["participants"]] == [speaker["id"]])
+        assert api.json("GET", "/v1/tenants")[1][0]["licences"]["conference"]["rooms"] == [{"room": "300", "in_use": 1, "limit": 3}]
     finally:
         sender.close()
         for p in parties:

@@ -29,9 +29,10 @@ def tenant_extra(license: str) -> str:
 class Party:
     """One caller: a SIP UA, an RTP socket, a codec and the tone it sends."""
 
-    def __init__(self, server, number: str, codec: str, freq: float, opus: Opus | None = None):
+    def __init__(self, server, number: str, codec: str, freq: float, opus: Opus | None = None,
+                 ua: sipua.SipUA | None = None):
         self.codec, self.freq, self.opus = codec, freq, opus
-        self.ua = sipua.SipUA(server.sip_port)
+        self.ua = ua or sipua.SipUA(server.sip_port)
         self.listener = rtp.RtpListener()
         if codec == "opus":
             offer = opus_offer(self.listener.port)

@@ -158,3 +158,113 @@ def test_a_message_lands_in_the_callers_tenant_only(parley_bin, prompts_dir, tmp
         other = subprocess.run([str(parley_bin), "messages", "list", "--config", str(server.config_path), "other", "1001"],
                                capture_output=True, text=True, timeout=20)
         assert other.returncode == 0 and other.stdout.splitlines()[1:] == [], other.stdout + other.stderr
+
+
+# Rooms: demo has room 300; other has its own room 300 and a room 301 demo does not have.
+ROOM_TENANTS = """    conferences:
+      "300": { announce_count: false }
+  other:
+    domains: [b.example]
+    numbers:
+      "300": { conference: "300" }
+      "301": { conference: "301" }
+    conferences:
+      "300": { announce_count: false }
+      "301": { announce_count: false }
+"""
+ROOM_NUMBERS = {"300": '{ conference: "300" }'}
+
+
+class DomainUA(sipua.SipUA):
+    """A UA on loopback whose Request-URIs name `domain` (the tenant's host) instead of 127.0.0.1."""
+
+    def __init__(self, server_port: int, domain: str):
+        super().__init__(server_port)
+        self.address = ("127.0.0.1", server_port)
+        self.server = (domain, server_port)
+
+    def send_raw(self, data: bytes | str):
+        self.sock.sendto(data.encode() if isinstance(data, str) else data, self.address)
+
+
+def joined(server, call_id: str) -> list[dict]:
+    return [e for e in server.events() if e.get("event") == "conference.joined" and e.get("call_id") == call_id]
+
+
+CROSS_TENANT_ROOM_URIS = [
+    # demo's host with a room number only "other" has, disguised as for the numbers above.
+    ("sip:301@127.0.0.1:{port}", None, None),
+    ("sip:301@127.0.0.1:{port}", "sip:301@b.example", None),
+    ("sip:301@localhost:{port}", "sip:301@b.example", ["Route: <sip:b.example;lr>"]),
+    ("sip:301%40b.example@127.0.0.1:{port}", None, None),
+    ("sip:301;tenant=other@127.0.0.1:{port}", None, None),
+    ("sip:301@127.0.0.1:{port};maddr=b.example", None, None),
+    ("sip:other/301@127.0.0.1:{port}", None, None),
+    ("sip:other%2F301@127.0.0.1:{port}", None, None),
+    ("sip:301@b.example@127.0.0.1:{port}", None, None),
+    ("sip:301@127.0.0.1:{port}?To=sip:301@b.example", None, None),
+]
+
+
+def test_same_named_rooms_are_separate_and_no_uri_reaches_another_tenants_room(parley_bin, prompts_dir, tmp_path):
+    """Given demo's room 300 and other's rooms 300 and 301, when a caller of each tenant dials
+    its own 300, then each is alone in its room (joined with count 1) and does not hear the
+    other's tone; and while other's caller sits in 301, a caller of demo sending 301 in any
+    disguise is refused (4xx) and never joins a room. A second caller of demo's 300 is heard
+    in demo's room and not in other's (the tone check's control)."""
+    from test_conference import Party, Sender, local_floor, tone_power
+    with running_server(parley_bin, tmp_path, prompts_dir, numbers=ROOM_NUMBERS, tenant_extra=ROOM_TENANTS) as server:
+        port = server.sip_port
+        demo = Party(server, "300", "PCMU", 700.0)
+        other = Party(server, "300", "PCMU", 1900.0, ua=DomainUA(port, "b.example"))
+        parties = [demo, other]
+        sender = Sender(parties)
+        try:
+            assert demo.status == 200 and other.status == 200, (demo.call.final, other.call.final)
+            for p in parties:
+                assert server.wait_event(lambda e, p=p: e.get("event") == "conference.joined" and e.get("call_id") == p.call.call_id, 5.0), \
+                    "a caller never joined" + server.describe()
+            received = {e.get("call_id"): e.get("tenant") for e in server.events() if e.get("event") == "call.received"}
+            assert received == {demo.call.call_id: "demo", other.call.call_id: "other"}, received
+
+            # other's caller in 301, then demo's disguised attempts at it.
+            in_301 = Party(server, "301", "PCMU", 1100.0, ua=DomainUA(port, "b.example"))
+            parties.append(in_301)
+            assert in_301.status == 200 and server.wait_event(
+                lambda e: e.get("event") == "conference.joined" and e.get("call_id") == in_301.call.call_id, 5.0), server.describe()
+            since = time.monotonic()
+            with sipua.SipUA(port) as ua:
+                for uri, to_uri, extra in CROSS_TENANT_ROOM_URIS:
+                    final = invite_raw(ua, uri.format(port=port), to_uri=to_uri, extra=extra)
+                    assert final is not None and 400 <= final.status < 500, f"{uri}: {final}"
+            time.sleep(max(0.0, 1.5 - (time.monotonic() - since)))
+
+            joins = [e for e in server.events() if e.get("event") == "conference.joined"]
+            assert sorted(e.get("call_id") for e in joins) == sorted(p.call.call_id for p in parties), joins
+            assert all(e.get("count") == 1 for e in joins), f"two callers shared a room: {joins}"
+            assert not [e for e in server.events() if e.get("event") == "call.received" and e.get("tenant") == "other"
+                        and e.get("call_id") not in (other.call.call_id, in_301.call.call_id)]
+            for listener, stranger in [(demo, other), (other, demo), (in_301, demo)]:
+                audio, rate = listener.received(since)
+                assert len(audio) >= rate, f"{listener.freq} Hz caller received {len(audio)} samples"
+                above = tone_power(audio, rate, stranger.freq) - local_floor(audio, rate, stranger.freq)
+                print(f"{listener.freq:.0f} Hz caller: {stranger.freq:.0f} Hz tone {above:.1f} dB above its floor")
+                assert above < 12, f"a caller heard another tenant's room ({above:.1f} dB)"
+            # The check can fail: a second caller of demo's 300 shares demo's room — heard there, not in other's 300.
+            mate = Party(server, "300", "PCMU", 2500.0)
+            parties.append(mate)
+            assert mate.status == 200 and server.wait_event(
+                lambda e: e.get("event") == "conference.joined" and e.get("call_id") == mate.call.call_id and e.get("count") == 2, 5.0), \
+                server.describe()
+            since = time.monotonic()
+            time.sleep(1.5)
+            for listener, expected in [(demo, True), (other, False)]:
+                audio, rate = listener.received(since)
+                above = tone_power(audio, rate, mate.freq) - local_floor(audio, rate, mate.freq)
+                print(f"{listener.freq:.0f} Hz caller: demo's second caller {above:.1f} dB above its floor")
+                assert (above > 20) if expected else (above < 12), f"{listener.freq:.0f} Hz caller: {above:.1f} dB"
+            assert server.alive()
+        finally:
+            sender.close()
+            for p in parties:
+                p.close()
