@@ -93,7 +93,7 @@ let package = Package(
         ], swiftSettings: strictSwift6),
         // Voicemail to email: compose (MIME), durable spool, SMTP delivery (STARTTLS via NIOSSL).
         .target(name: "ParleyMail", dependencies: [
-            "ParleyStore",
+            "ParleyStore", "ParleyDSP",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -139,7 +139,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log")], swiftSettings: nioSwift5),
         .testTarget(name: "ParleyStoreTests", dependencies: ["ParleyStore", "ParleyDSP"]),
-        .testTarget(name: "ParleyMailTests", dependencies: ["ParleyMail", "ParleyStore",
+        .testTarget(name: "ParleyMailTests", dependencies: ["ParleyMail", "ParleyStore", "ParleyDSP", "CSndFile",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")], swiftSettings: nioSwift5),
     ]
 )

@@ -94,12 +94,17 @@ public struct PCMAudio: Sendable, Equatable {
     }
 }
 
-/// Bytes behind libsndfile's virtual I/O callbacks.
-private final class MemorySource {
-    let bytes: [UInt8]
+/// Bytes behind libsndfile's virtual I/O callbacks: a file in memory, read (`decode`) or
+/// written (`gsm610WAV`).
+final class MemorySource {
+    private(set) var bytes: [UInt8]
     var position: sf_count_t = 0
+    /// Set when a write would grow the bytes past `limit` (the writer then reports it).
+    private(set) var failed = false
+    /// Far beyond an hour of GSM 6.10 (about 5.9 MB).
+    let limit = 64 << 20
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(_ bytes: [UInt8] = []) { self.bytes = bytes }
 
     static func from(_ user: UnsafeMutableRawPointer?) -> MemorySource {
         // The pointer is always the one passed to sf_open_virtual, kept alive by the caller.
@@ -130,6 +135,20 @@ private final class MemorySource {
         }
         position += sf_count_t(n)
         return sf_count_t(n)
+    }
+
+    /// Writes at the position, growing the bytes as needed (up to `limit`).
+    func write(_ source: UnsafeRawPointer?, _ count: sf_count_t) -> sf_count_t {
+        guard let source, count > 0 else { return 0 }
+        let start = Int(position), n = Int(count)
+        guard n <= limit - start else {
+            failed = true
+            return 0
+        }
+        if bytes.count < start + n { bytes.append(contentsOf: repeatElement(0, count: start + n - bytes.count)) }
+        bytes.withUnsafeMutableBytes { dst in dst.baseAddress!.advanced(by: start).copyMemory(from: source, byteCount: n) }
+        position += count
+        return count
     }
 }
 

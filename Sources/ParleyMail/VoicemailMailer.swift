@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ParleyDSP
 import ParleyStore
 
 /// A tenant's mail settings, resolved from the configuration.
@@ -8,16 +9,19 @@ public struct TenantMailSettings: Sendable, Equatable {
     public var fromName: String
     public var template: MailTemplate
     public var timeZone: TimeZone
-    /// Attach the recording (global `attach: wav`; a mailbox can still turn it off).
+    /// Attach the recording (global `attach: wav|gsm`; a mailbox can still turn it off).
     public var attachAudio: Bool
+    /// The attachment's encoding (global `attach:`).
+    public var audioFormat: MailAudioFormat
 
     public init(from: MailAddress, fromName: String = "Voicemail", template: MailTemplate = .standard, timeZone: TimeZone,
-                attachAudio: Bool = true) {
+                attachAudio: Bool = true, audioFormat: MailAudioFormat = .wav) {
         self.from = from
         self.fromName = fromName
         self.template = template
         self.timeZone = timeZone
         self.attachAudio = attachAudio
+        self.audioFormat = audioFormat
     }
 }
 
@@ -51,7 +55,7 @@ public struct VoicemailMailer: Sendable {
             guard let audioFile, let data = FileManager.default.contents(atPath: audioFile) else {
                 throw .audioUnreadable(audioFile ?? message.audioPath)
             }
-            audio = data
+            audio = attachment(data, format: settings.audioFormat, name: audioFile)
         }
         let email = VoicemailEmail(message: message, mailboxName: mailbox.name, from: settings.from, fromName: settings.fromName,
                                    recipients: recipients, template: settings.template, timeZone: settings.timeZone, audio: audio)
@@ -60,6 +64,22 @@ public struct VoicemailMailer: Sendable {
                                      voicemail: VoicemailReference(tenant: message.mailbox.tenant, mailbox: message.mailbox.number,
                                                                    messageID: message.id))
         do { return try spool.enqueue(envelope, body: body) } catch { throw .spool(error) }
+    }
+
+    /// The bytes to attach: the stored WAV, or it converted to `format`. A failed conversion
+    /// is logged and the WAV attached instead, so the email is never lost to it.
+    func attachment(_ wav: Data, format: MailAudioFormat, name: String) -> Data {
+        switch format {
+        case .wav:
+            return wav
+        case .gsm:
+            do {
+                return Data(try PCMAudio.decode(bytes: [UInt8](wav), name: name).gsm610WAV(name: name))
+            } catch {
+                logger.warning("GSM 6.10 conversion failed; attaching the WAV", metadata: ["file": "\(name)", "error": "\(error)"])
+                return wav
+            }
+        }
     }
 }
 

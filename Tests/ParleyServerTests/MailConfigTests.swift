@@ -47,6 +47,18 @@ struct MailConfigTests {
         #expect(tenant.from.address == "vm@acme.example")
         #expect(tenant.template.subject == "Message from {caller}")
         #expect(tenant.timeZone.identifier == "Europe/Brussels")
+        #expect(tenant.attachAudio && tenant.audioFormat == .wav)
+    }
+
+    @Test("attach: gsm attaches GSM 6.10; attach: none no audio; another value is refused with its line")
+    func attach() throws {
+        let gsm = try ParleyConfig.parse(Self.config(mail: "mail: { relay: \"h.example:25\", from: a@b.example, attach: gsm }"), file: "p.yaml")
+        let settings = try #require(gsm.mailSettings(tenant: "acme"))
+        #expect(settings.attachAudio && settings.audioFormat == .gsm)
+        let none = try ParleyConfig.parse(Self.config(mail: "mail: { relay: \"h.example:25\", from: a@b.example, attach: none }"), file: "p.yaml")
+        #expect(none.mailSettings(tenant: "acme")?.attachAudio == false)
+        #expect(error(Self.config(mail: "mail: { relay: \"h.example:25\", from: a@b.example, attach: mp3 }"))
+                    == "p.yaml:6: mail.attach: expected wav, gsm or none")
     }
 
     @Test("Bad values are refused at load with file:line: key: problem")
