@@ -47,6 +47,9 @@ public final class ConferenceRoom: MediaIOEndpoint, @unchecked Sendable {
     private let commands = NIOLockedValueBox<[Command]>([])
     private let published = NIOLockedValueBox<(states: [ParticipantState], rate: Int, ticks: Int)>(([], 8000, 0))
     private let capacity: Int
+    /// Called on the room's thread when a participant starts (true) or stops (false)
+    /// talking; rare (the detector's hysteresis and hangover), so the callee may hop threads.
+    private let onTalking: (@Sendable (_ participant: Int, _ talking: Bool) -> Void)?
 
     // Room thread only.
     private final class Participant {
@@ -83,9 +86,11 @@ public final class ConferenceRoom: MediaIOEndpoint, @unchecked Sendable {
     private var closed = false
     private var ticks = 0
 
-    /// `capacity`: the most participants the room will hold.
-    public init(name: String, capacity: Int, loudest: Int?, holdMusic: PCMAudio?) {
+    /// `capacity`: the most participants the room will hold. `onTalking`: see the property.
+    public init(name: String, capacity: Int, loudest: Int?, holdMusic: PCMAudio?,
+                onTalking: (@Sendable (_ participant: Int, _ talking: Bool) -> Void)? = nil) {
         self.name = name
+        self.onTalking = onTalking
         self.capacity = max(1, capacity)
         self.loudest = loudest
         self.holdMusic = holdMusic
@@ -210,7 +215,7 @@ public final class ConferenceRoom: MediaIOEndpoint, @unchecked Sendable {
             } else {
                 input.update(repeating: 0)
             }
-            _ = p.detector.process(UnsafeBufferPointer(input))
+            if p.detector.process(UnsafeBufferPointer(input)) { onTalking?(p.id, p.detector.isTalking) }
             mixer.speaking[i] = p.detector.isTalking && !p.muted
             mixer.level[i] = p.detector.level
         }

@@ -97,6 +97,8 @@ public final class ConferenceRegistry: @unchecked Sendable {
     private let dataDirectory: String
     private let logger: Logger
     private let emit: @Sendable (CallEvent) -> Void
+    /// Where talker events leave the rooms' media threads (serial: one room's events stay in order).
+    private let talkerQueue = DispatchQueue(label: "parley.conference.talkers")
 
     public init(dataDirectory: String, logger: Logger, audio: @escaping Audio, emit: @escaping @Sendable (CallEvent) -> Void = { _ in }) {
         self.dataDirectory = dataDirectory; self.logger = logger; self.audio = audio; self.emit = emit
@@ -146,7 +148,8 @@ public final class ConferenceRegistry: @unchecked Sendable {
             } else {
                 let music = audio(tenantName, "music-on-hold", 8000)
                 room = Room(tenant: tenantName, name: name,
-                            media: ConferenceRoom(name: key, capacity: limit, loudest: settings.loudest, holdMusic: music),
+                            media: ConferenceRoom(name: key, capacity: limit, loudest: settings.loudest, holdMusic: music,
+                                                  onTalking: { [weak self] id, talking in self?.talkerChanged(key: key, room: name, id: id, talking) }),
                             settings: settings, limit: limit)
                 created = true
             }
@@ -184,6 +187,17 @@ public final class ConferenceRegistry: @unchecked Sendable {
             emit(CallEvent("conference.joined", callID: callID, [("room", .string(name)), ("participant", .int(id)),
                                                                  ("moderator", .string(moderator ? "yes" : "no")), ("count", .int(count))]))
             return .success(id)
+        }
+    }
+
+    /// From a room's media thread: a participant started or stopped talking. The event is
+    /// emitted on `talkerQueue` (the event log writes a file), in the order the room saw them.
+    private func talkerChanged(key: String, room: String, id: Int, _ talking: Bool) {
+        talkerQueue.async { [self] in
+            let callID: String? = lock.withLock { rooms[key]?.members.first { $0.id == id }?.callID }
+            guard let callID else { return } // left in the meantime
+            emit(CallEvent("conference.talking", callID: callID, [("room", .string(room)), ("participant", .int(id)),
+                                                                   ("talking", .string(talking ? "true" : "false"))]))
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import ParleyDSP
 @testable import ParleyMedia
 import Testing
@@ -103,5 +104,27 @@ struct ConferenceRoomTests {
         room.enqueue(.close)
         room.tick(nowMilliseconds: 700)
         #expect(room.isClosed)
+    }
+
+    @Test("Given a participant that talks for a while and then goes quiet, the room reports exactly one start and one stop, and nothing for a silent one")
+    func talkerEvents() {
+        let seen = NIOLockedValueBox<[(Int, Bool)]>([])
+        let room = ConferenceRoom(name: "t", capacity: 3, loudest: nil, holdMusic: nil,
+                                  onTalking: { id, talking in seen.withLockedValue { $0.append((id, talking)) } })
+        let talker = ConferencePort(sendRate: 8000), quiet = ConferencePort(sendRate: 8000)
+        room.enqueue(.join(id: 7, port: talker, rate: 8000))
+        room.enqueue(.join(id: 8, port: quiet, rate: 8000))
+        for n in 0..<80 {
+            // Talks for 400 ms (with a 60 ms pause, shorter than the hangover), then silence.
+            let speaking = n < 20 && !(8..<11).contains(n)
+            Self.push(talker, speaking ? Self.tone(440, rate: 8000, frame: n) : [Int16](repeating: 0, count: 160), rate: 8000)
+            Self.push(quiet, [Int16](repeating: 0, count: 160), rate: 8000)
+            room.tick(nowMilliseconds: Int64(n * 20))
+            _ = Self.pop(talker, rate: 8000); _ = Self.pop(quiet, rate: 8000)
+            if n == 15 { #expect(seen.withLockedValue { $0.map(\.1) } == [true]) }
+        }
+        let events = seen.withLockedValue { $0 }
+        #expect(events.map(\.0) == [7, 7])
+        #expect(events.map(\.1) == [true, false])
     }
 }

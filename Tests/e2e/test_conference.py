@@ -209,6 +209,10 @@ def test_every_participant_hears_all_others_and_not_itself(parley_bin, prompts_d
                 print(f"k={k} caller {i} {p.codec} {p.freq} Hz: own {own:.1f} dB (floor {floors[p.freq]:.1f}), "
                       f"weakest other {weakest:.1f} dB above its floor")
                 assert weakest > 8, f"caller {i} ({p.codec}) misses a tone: {powers}, floors {floors}"
+                # Sending a steady tone, the caller is a talker: the room said so once (and no stop yet).
+                talking = [e.get("talking") for e in server.events()
+                           if e.get("event") == "conference.talking" and e.get("call_id") == p.call.call_id]
+                assert talking == ["true"], f"caller {i}: talker events {talking}"
                 # Absent: near its floor, or far below the others (a self-echo would be within ~10 dB of them).
                 assert own < max(floors[p.freq] + 6, min(powers[f] for f in others) - 25), \
                     f"caller {i} ({p.codec}) hears itself: {powers}, floors {floors}"
