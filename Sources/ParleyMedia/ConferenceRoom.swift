@@ -75,8 +75,21 @@ public final class ConferenceRoom: MediaIOEndpoint, @unchecked Sendable {
         var samples = [Int16](repeating: 0, count: ConferencePort.maxFrameSamples + 64)
         var count = 0
         let resampler: Resampler?
+        /// The frame encoded once per codec its listeners send (shared encode).
+        var encodings: [SharedEncoding] = []
         init(resampler: Resampler?) { self.resampler = resampler }
     }
+    /// The shared mix at one rate in one codec (`ConferencePort.encodeKey`), encoded this tick.
+    private final class SharedEncoding {
+        let codec: LegCodecChoice
+        let encoder: LegEncoder
+        var tick = -1
+        var payload = [UInt8](repeating: 0, count: ConferencePort.maxPayloadBytes)
+        var length = 0
+        init(codec: LegCodecChoice, encoder: LegEncoder) { self.codec = codec; self.encoder = encoder }
+    }
+    /// Encodes of the shared mix done so far (room thread; tests and benchmarks).
+    private(set) var sharedEncodes = 0
     private var sharedAt: [Int: SharedFrame] = [:]
     private var tone: PCMAudio?
     private var tonePosition = 0
@@ -258,7 +271,8 @@ public final class ConferenceRoom: MediaIOEndpoint, @unchecked Sendable {
 
     /// The participant's mix at its leg's rate and volume, into its port.
     private func deliver(to p: Participant, slot: Int) {
-        let legRate = p.port.sendRate
+        let format = p.port.sendFormat
+        let legRate = format.rate
         let own = mixer.mixed[slot]
         if !own, p.gainQ8 == 256 {
             // Shared: resampled once per rate per tick.
@@ -277,7 +291,16 @@ public final class ConferenceRoom: MediaIOEndpoint, @unchecked Sendable {
                     shared.count = src.count
                 }
             }
-            shared.samples.withUnsafeBufferPointer { p.port.roomGive(UnsafeBufferPointer(rebasing: $0[0..<shared.count]), rate: legRate) }
+            guard let codec = format.codec, codec.sendRate == legRate, let encoding = encoding(of: shared, in: codec) else {
+                shared.samples.withUnsafeBufferPointer { p.port.roomGive(UnsafeBufferPointer(rebasing: $0[0..<shared.count]), rate: legRate) }
+                return
+            }
+            shared.samples.withUnsafeBufferPointer { pcm in
+                encoding.payload.withUnsafeBufferPointer { payload in
+                    p.port.roomGive(UnsafeBufferPointer(rebasing: pcm[0..<shared.count]), rate: legRate,
+                                    payload: UnsafeBufferPointer(rebasing: payload[0..<encoding.length]), encodedFor: codec)
+                }
+            }
             return
         }
         var source = mixer.output(slot)
@@ -293,6 +316,25 @@ public final class ConferenceRoom: MediaIOEndpoint, @unchecked Sendable {
         guard let r = p.outbound else { return }
         let n = r.process(source, into: resampled)
         p.port.roomGive(UnsafeBufferPointer(rebasing: resampled[0..<n]), rate: legRate)
+    }
+
+    /// `shared`'s frame of this tick encoded in `codec`, once per tick for all its listeners;
+    /// nil when no encoder can be made (the legs then encode for themselves).
+    private func encoding(of shared: SharedFrame, in codec: LegCodecChoice) -> SharedEncoding? {
+        let encoding: SharedEncoding
+        if let e = shared.encodings.first(where: { $0.codec == codec }) { encoding = e } else {
+            guard let encoder = try? LegEncoder(codec) else { return nil }
+            encoding = SharedEncoding(codec: codec, encoder: encoder)
+            shared.encodings.append(encoding)
+        }
+        if encoding.tick != ticks {
+            encoding.tick = ticks
+            sharedEncodes += 1
+            encoding.length = shared.samples.withUnsafeBufferPointer { pcm in
+                encoding.payload.withUnsafeMutableBufferPointer { encoding.encoder.encode(UnsafeBufferPointer(rebasing: pcm[0..<shared.count]), into: $0) }
+            }
+        }
+        return encoding
     }
 
     private func publish() {

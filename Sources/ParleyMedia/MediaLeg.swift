@@ -270,7 +270,7 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
         guard !queue.isEmpty else {
             pcmFrame.withUnsafeMutableBufferPointer { out in
                 // In a conference the room's mix plays whenever no prompt does.
-                let n = conference?.legNextFrame(into: out, sendRate: sendRate) ?? 0
+                let n = conference?.legNextFrame(into: out, sendRate: sendRate, codec: parameters.codec) ?? 0
                 if n < out.count { UnsafeMutableBufferPointer(rebasing: out[n...]).update(repeating: 0) }
             }
             return
@@ -302,7 +302,10 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
     private func sendFrame() {
         let length = pcmFrame.withUnsafeBufferPointer { src in
             packet.withUnsafeMutableBufferPointer { dst in
-                encoder.encode(src, into: UnsafeMutableBufferPointer(rebasing: dst[RTPHeader.fixedSize...]))
+                let payload = UnsafeMutableBufferPointer(rebasing: dst[RTPHeader.fixedSize...])
+                // The room's shared encode of the mix this frame came from (ConferencePort).
+                if queue.isEmpty, let n = conference?.takeSharedPayload(into: payload) { return n }
+                return encoder.encode(src, into: payload)
             }
         }
         defer { timestamp &+= parameters.codec.timestampStep }

@@ -127,4 +127,51 @@ struct ConferenceRoomTests {
         #expect(events.map(\.0) == [7, 7])
         #expect(events.map(\.1) == [true, false])
     }
+
+    @Test("Given five silent listeners and a talker on PCMU, the shared mix is encoded once per tick, every listener sends the same bytes and the talker its own")
+    func sharedEncode() throws {
+        let room = ConferenceRoom(name: "t", capacity: 6, loudest: nil, holdMusic: nil)
+        let codec = LegCodecChoice.g711(.ulaw)
+        let talker = ConferencePort(sendRate: 8000)
+        let listeners = (0..<5).map { _ in ConferencePort(sendRate: 8000) }
+        room.enqueue(.join(id: 0, port: talker, rate: 8000))
+        for (i, p) in listeners.enumerated() { room.enqueue(.join(id: i + 1, port: p, rate: 8000)) }
+        let ownEncoder = try LegEncoder(codec)
+        var checked = 0
+        for n in 0..<20 {
+            Self.push(talker, Self.tone(600, rate: 8000, frame: n), rate: 8000)
+            for p in listeners { Self.push(p, [Int16](repeating: 0, count: 160), rate: 8000) }
+            let before = room.sharedEncodes
+            room.tick(nowMilliseconds: Int64(n * 20))
+            let encodes = room.sharedEncodes - before
+            // What each leg's tick does: pop the frame, then take the room's payload or encode.
+            var sent: [[UInt8]?] = []
+            var pcm: [[Int16]] = []
+            for p in [talker] + listeners {
+                var frame = [Int16](repeating: 0, count: 160)
+                let got = frame.withUnsafeMutableBufferPointer { p.legNextFrame(into: $0, sendRate: 8000, codec: codec) }
+                var payload = [UInt8](repeating: 0, count: 200)
+                let length = payload.withUnsafeMutableBufferPointer { p.takeSharedPayload(into: $0) }
+                sent.append(length.map { Array(payload[0..<$0]) })
+                pcm.append(Array(frame[0..<got]))
+            }
+            // The legs' codecs are known from their first pop; the ports give frames from the second tick.
+            guard n >= 3 else { continue }
+            #expect(encodes == 1, "tick \(n): \(encodes) encodes")
+            #expect(sent[0] == nil, "the talker hears its own N−1 mix and encodes it itself")
+            let first = sent[1]
+            #expect(first?.count == 160)
+            for k in 1...5 { #expect(sent[k] == first, "listener \(k) sent other bytes") }
+            var talkerPayload = [UInt8](repeating: 0, count: 160)
+            let tl = pcm[0].withUnsafeBufferPointer { src in talkerPayload.withUnsafeMutableBufferPointer { ownEncoder.encode(src, into: $0) } }
+            #expect(tl == 160)
+            #expect(talkerPayload != first, "the talker's encode equals the shared one")
+            // The listeners' payload is the encoding of what they hear (the talker's tone).
+            var expected = [UInt8](repeating: 0, count: 160)
+            _ = pcm[1].withUnsafeBufferPointer { src in expected.withUnsafeMutableBufferPointer { ownEncoder.encode(src, into: $0) } }
+            #expect(first == expected)
+            checked += 1
+        }
+        #expect(checked == 17)
+    }
 }
