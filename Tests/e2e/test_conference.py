@@ -354,3 +354,45 @@ def test_a_flooding_a_silent_and_an_ssrc_switching_caller_do_not_stall_the_room(
             sender.close()
             for p in parties + [silent]:
                 p.close()
+
+
+def test_silent_listeners_share_the_encoded_mix_and_hear_every_talker(parley_bin, prompts_dir, tmp_path):
+    """Given two talkers (PCMU, Opus) and four silent listeners (two PCMU, two Opus) in room
+    300, when the talkers send their tones, then every listener — whose legs send the room's
+    one shared encode per codec instead of encoding for themselves — hears both tones, each
+    talker hears the other, and only the talkers are reported talking."""
+    opus = Opus()
+    talk_freqs = [500, 1300]
+    with running_server(parley_bin, tmp_path, prompts_dir, numbers=NUMBERS, tenant_extra=tenant_extra("premium"),
+                        inband_dtmf="auto") as server:
+        parties: list[Party] = []
+        sender = Sender(parties)
+        try:
+            for codec, freq in [("PCMU", 500), ("opus", 1300), ("PCMU", 0), ("PCMU", 0), ("opus", 0), ("opus", 0)]:
+                p = Party(server, "300", codec, freq, opus)
+                assert p.status == 200, f"{p.call.final}{server.describe()}"
+                parties.append(p)
+            assert server.wait_event(lambda e: e.get("event") == "conference.joined" and e.get("count") == 6, 10.0), \
+                "not everyone joined" + server.describe()
+            time.sleep(3.0)
+            since = time.monotonic()
+            time.sleep(3.0)
+            deadline = time.monotonic() + 8.0
+            while time.monotonic() < deadline and any(len(p.received(since)[0]) < p.rate * 2 for p in parties):
+                time.sleep(0.5)
+            for i, p in enumerate(parties):
+                audio, rate = p.received(since)
+                assert len(audio) >= rate * 2, f"caller {i} ({p.codec}) received {len(audio)} samples"
+                audio = audio[-rate * 2:]
+                for f in talk_freqs:
+                    if f == p.freq:
+                        continue
+                    above = tone_power(audio, rate, f) - local_floor(audio, rate, f)
+                    assert above > 8, f"caller {i} ({p.codec}, {p.freq} Hz) misses {f} Hz: {above:.1f} dB"
+                talking = [e.get("talking") for e in server.events()
+                           if e.get("event") == "conference.talking" and e.get("call_id") == p.call.call_id]
+                assert talking == (["true"] if p.freq else []), f"caller {i}: talker events {talking}"
+        finally:
+            sender.close()
+            for p in parties:
+                p.close()
