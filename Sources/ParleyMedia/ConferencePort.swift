@@ -78,6 +78,9 @@ public final class ConferencePort: @unchecked Sendable {
         return n
     }
 
+    /// Leg thread: the frame to send is not the one `legNextFrame` gave (a prompt plays).
+    func discardSharedPayload() { legPayloadLength = nil }
+
     /// The encoder settings of a codec (what makes two legs' encodings interchangeable).
     static func encodeKey(_ codec: LegCodecChoice) -> LegCodecChoice {
         switch codec {

@@ -275,6 +275,7 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
             }
             return
         }
+        conference?.discardSharedPayload() // this frame is the prompt's, not the room's
         if !announcedStart {
             announcedStart = true
             onEvent(.promptStarted(queue[0].name))
@@ -304,7 +305,7 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
             packet.withUnsafeMutableBufferPointer { dst in
                 let payload = UnsafeMutableBufferPointer(rebasing: dst[RTPHeader.fixedSize...])
                 // The room's shared encode of the mix this frame came from (ConferencePort).
-                if queue.isEmpty, let n = conference?.takeSharedPayload(into: payload) { return n }
+                if let n = conference?.takeSharedPayload(into: payload) { return n }
                 return encoder.encode(src, into: payload)
             }
         }

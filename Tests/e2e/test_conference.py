@@ -162,6 +162,25 @@ class Sender:
         self.thread.join(timeout=2)
 
 
+def last_two_seconds(parties) -> list:
+    """Each party's last two seconds of received audio and its rate, once the join prompts are
+    over: waits 3 s, records 4 s (with 15 callers the test's own receiving threads can fall a
+    second behind on a busy machine) and gives the receivers up to 8 s more to catch up."""
+    # The first caller's "you are the first participant" and the join chimes end well within 3 s.
+    time.sleep(3.0)
+    since = time.monotonic()
+    time.sleep(4.0)
+    deadline = time.monotonic() + 8.0
+    while time.monotonic() < deadline and any(len(p.received(since)[0]) < p.rate * 2 for p in parties):
+        time.sleep(0.5)
+    tails = []
+    for i, p in enumerate(parties):
+        audio, rate = p.received(since)
+        assert len(audio) >= rate * 2, f"caller {i} ({p.codec}) received {len(audio)} samples"
+        tails.append((audio[-rate * 2:], rate))
+    return tails
+
+
 CODECS = ["PCMU", "PCMA", "opus"]
 
 
@@ -185,20 +204,9 @@ def test_every_participant_hears_all_others_and_not_itself(parley_bin, prompts_d
                 parties.append(p)
             joined = server.wait_event(lambda e: e.get("event") == "conference.joined" and e.get("count") == k, 10.0)
             assert joined is not None, "not everyone joined" + server.describe()
-            # The first caller's "you are the first participant" and the join chimes end well within 3 s.
-            time.sleep(3.0)
-            since = time.monotonic()
-            # Four seconds, of which the last two are analysed: with 15 callers the test's own
-            # receiving threads can fall a second behind on a busy machine.
-            time.sleep(4.0)
-            # On a loaded machine the receiving threads lag: give them time to catch up.
-            deadline = time.monotonic() + 8.0
-            while time.monotonic() < deadline and any(len(p.received(since)[0]) < p.rate * 2 for p in parties):
-                time.sleep(0.5)
+            tails = last_two_seconds(parties)
             for i, p in enumerate(parties):
-                audio, rate = p.received(since)
-                assert len(audio) >= rate * 2, f"caller {i} ({p.codec}) received {len(audio)} samples"
-                audio = audio[-rate * 2:]
+                audio, rate = tails[i]
                 powers = {f: tone_power(audio, rate, f) for f in freqs}
                 # Each tone against the floor right beside it (±20 Hz): codec noise (Opus above all)
                 # follows the signal's spectrum, so one floor for the whole band would not do.
@@ -374,16 +382,9 @@ def test_silent_listeners_share_the_encoded_mix_and_hear_every_talker(parley_bin
                 parties.append(p)
             assert server.wait_event(lambda e: e.get("event") == "conference.joined" and e.get("count") == 6, 10.0), \
                 "not everyone joined" + server.describe()
-            time.sleep(3.0)
-            since = time.monotonic()
-            time.sleep(3.0)
-            deadline = time.monotonic() + 8.0
-            while time.monotonic() < deadline and any(len(p.received(since)[0]) < p.rate * 2 for p in parties):
-                time.sleep(0.5)
+            tails = last_two_seconds(parties)
             for i, p in enumerate(parties):
-                audio, rate = p.received(since)
-                assert len(audio) >= rate * 2, f"caller {i} ({p.codec}) received {len(audio)} samples"
-                audio = audio[-rate * 2:]
+                audio, rate = tails[i]
                 for f in talk_freqs:
                     if f == p.freq:
                         continue
