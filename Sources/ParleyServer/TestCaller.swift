@@ -117,119 +117,50 @@ public final class TestCaller: @unchecked Sendable {
         return summary
     }
 
-    // MARK: The call
+    // MARK: The call, step by step
+
+    /// What the steps after the answer need of the dialog (RFC 3261 §12.1.2): the To header
+    /// with the far end's tag, the remote target and its address, and the ACK for resending.
+    private struct Dialog {
+        var to: String
+        var target: String
+        var remote: SocketAddress
+        var ack: SIPMessage
+    }
 
     private func call(uri: SIPURI, remote: SocketAddress, localHost: String, play: PCMAudio?,
                       inbox: SIPDatagramInbox, media: MediaEngine) async throws -> Summary {
         var summary = Summary()
         summary.callID = callID
-        let nowhere = try SocketAddress(ipAddress: "0.0.0.0", port: 9)
-        var parameters = LegParameters(codec: .g711(.ulaw), payloadType: 0, telephoneEventPayloadType: nil, remote: nowhere,
-                                       mediaTimeoutMilliseconds: nil, inbandDTMF: false)
-        parameters.active = false
-        let leg = try await media.openLeg(parameters: parameters) { _ in }.get()
+        let leg = try await openIdleLeg(media: media)
         defer { leg.close() }
         let answerer = OfferAnswer(supported: [options.codec])
-        var offer = answerer.offer(localAddress: localHost, localPort: leg.localPort, sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
-        if options.inbandDigits != nil, options.digits == nil { offer = TestCaller.withoutTelephoneEvent(offer) }
-        let contact = "<sip:parley-dial@\(SIPURI(host: localHost).hostReference):\(inbox.localPort)>"
-
-        // INVITE, answering at most two challenges.
-        var authorization: (header: String, value: String)?
-        var final: SIPMessage?
-        var invite = SIPMessage(startLine: .request(method: "INVITE", uri: options.target))
-        for _ in 0..<3 {
-            invite = request("INVITE", uri: options.target, to: "<\(options.target)>", localHost: localHost, port: inbox.localPort)
-            invite.append("Contact", contact)
-            invite.append("Content-Type", "application/sdp")
-            if let authorization { invite.append(authorization.header, authorization.value) }
-            invite.body = Array(offer.serialized().utf8)
-            invite.set("Content-Length", "\(invite.body.count)")
-            let response = await runTransaction(invite, remote: remote, inbox: inbox)
-            guard let response else { throw Failure.noAnswer }
-            final = response
-            guard let status = response.status, status == 401 || status == 407, let user = options.user, let password = options.password,
-                  let challenge = response.headers.lazy
-                      .filter({ $0.name == SIPHeaderName.canonical(status == 401 ? "WWW-Authenticate" : "Proxy-Authenticate") })
-                      .compactMap({ DigestChallenge.parse($0.value) }).first
-            else { break }
-            let credentials = DigestCredentials.answering(challenge, username: user, password: password, method: "INVITE", uri: options.target,
-                                                          cnonce: SIPResponses.randomToken(16), using: hasher)
-            authorization = (status == 401 ? "Authorization" : "Proxy-Authorization", credentials.headerValue)
-        }
-        guard let final, let status = final.status else { throw Failure.noAnswer }
+        let offer = makeOffer(answerer, localHost: localHost, port: leg.localPort)
+        let (invite, final) = try await sendInvite(offer: offer, remote: remote, localHost: localHost, inbox: inbox)
+        guard let status = final.status else { throw Failure.noAnswer }
         summary.status = status
         if case let .response(_, reason) = final.startLine { summary.reason = reason }
         guard (200..<300).contains(status) else { return summary }
 
-        // ACK the 2xx (a request of its own, RFC 3261 §13.2.2.4) to the remote target.
-        let to = final["To"] ?? "<\(options.target)>"
-        let dialogTarget = final["Contact"].flatMap(NameAddress.init)?.uri ?? options.target
-        let dialogRemote = SIPURI(dialogTarget).flatMap { try? SocketAddress.makeAddressResolvingHost($0.host, port: $0.port ?? 5060) } ?? remote
-        var ack = request("ACK", uri: dialogTarget, to: to, localHost: localHost, port: inbox.localPort, cseq: invite.cseq?.number)
-        ack.set("Content-Length", "0")
-        inbox.send(ack, to: dialogRemote)
-
-        let negotiated = try answerer.accept(answer: try SessionDescription.parse(final.bodyText), to: offer)
-        summary.codec = negotiated.codec.name
-        let peer = try SocketAddress.makeAddressResolvingHost(negotiated.remoteAddress, port: negotiated.remotePort)
-        var active = LegParameters(codec: try LegCodecChoice(negotiated: negotiated, localOpus: answerer.opusParameters), payloadType: negotiated.payloadType,
-                                   telephoneEventPayloadType: negotiated.telephoneEventPayloadType, remote: peer,
-                                   mediaTimeoutMilliseconds: nil, inbandDTMF: false, symmetric: false)
-        active.rtcpMux = negotiated.rtcpMux
-        try await leg.reconfigure(active).get()
+        let dialog = acknowledge(final, to: invite, remote: remote, localHost: localHost, inbox: inbox)
+        summary.codec = try await startMedia(on: leg, answerer: answerer, offer: offer, answer: final)
         let started = ContinuousClock.now
-
-        var recorder: Recorder?
-        if let path = options.record {
-            do {
-                recorder = try Recorder(path: path, silenceMilliseconds: nil, onSilence: {}, onFailure: { [logger] in logger.error("recording failed: \($0)") })
-            } catch { throw Failure.audio("cannot record to \(path): \(error)") }
-            if let recorder { leg.startRecording(recorder) }
-        }
+        let recorder = try startRecording(on: leg)
         if let play { leg.play("play", audio: TestCaller.resampled(play, to: leg.sendRate)) }
         if let inband = options.inbandDigits {
             leg.play("inband-digits", audio: try TestCaller.inbandAudio(inband, rate: leg.sendRate))
             summary.digitsSent += inband + " (in-band)"
         }
-        let digitTask = options.digits.map { digits in
-            Task {
-                for key in digits {
-                    if Task.isCancelled { return }
-                    if key == "," { try? await Task.sleep(nanoseconds: 500_000_000); continue }
-                    leg.sendDigit(key, milliseconds: 100)
-                    // 100 ms of event, its end sent three times, then 100 ms apart.
-                    try? await Task.sleep(nanoseconds: 260_000_000)
-                }
-            }
-        }
+        let digitTask = sendDigits(on: leg)
         if let digits = options.digits { summary.digitsSent += (summary.digitsSent.isEmpty ? "" : ", ") + digits + " (RFC 4733)" }
 
-        // Wait for the duration or the far end's BYE, answering what arrives meanwhile.
-        let deadline = started + .milliseconds(options.durationMilliseconds)
-        var remoteHungUp = false
-        while ContinuousClock.now < deadline {
-            let left = deadline - ContinuousClock.now
-            let ms = max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
-            guard let (message, source) = await inbox.next(withinMilliseconds: ms) else { continue }
-            if message.isRequest {
-                answer(message, from: source, inbox: inbox)
-                if message.method == "BYE" { remoteHungUp = true; break }
-            } else if message.status.map({ (200..<300).contains($0) }) == true, message.cseq?.method == "INVITE" {
-                inbox.send(ack, to: dialogRemote)  // our ACK was lost: the 2xx is resent
-            }
-        }
+        let remoteHungUp = await waitForEnd(until: started + .milliseconds(options.durationMilliseconds), dialog: dialog, inbox: inbox)
         digitTask?.cancel()
-        summary.durationMilliseconds = Int64((ContinuousClock.now - started).components.seconds * 1000
-                                             + (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)
+        summary.durationMilliseconds = TestCaller.milliseconds(ContinuousClock.now - started)
         if remoteHungUp {
             summary.endedBy = "the far end (BYE)"
         } else {
-            summary.endedBy = "us after \(options.durationMilliseconds) ms (BYE)"
-            var bye = request("BYE", uri: dialogTarget, to: to, localHost: localHost, port: inbox.localPort)
-            bye.set("Content-Length", "0")
-            let response = await runTransaction(bye, remote: dialogRemote, inbox: inbox)
-            if let s = response?.status, s >= 300 { summary.endedBy += ", answered \(s)" }
+            summary.endedBy = await hangUp(dialog, localHost: localHost, inbox: inbox)
         }
         if let recorder {
             try? await leg.stopRecording().get()
@@ -241,6 +172,140 @@ public final class TestCaller: @unchecked Sendable {
             summary.packetsReceived = stats.packetsReceived
         }
         return summary
+    }
+
+    /// A leg with a local port for the offer; it sends nothing until the answer names the far end.
+    private func openIdleLeg(media: MediaEngine) async throws -> MediaLeg {
+        let nowhere = try SocketAddress(ipAddress: "0.0.0.0", port: 9)
+        var parameters = LegParameters(codec: .g711(.ulaw), payloadType: 0, telephoneEventPayloadType: nil, remote: nowhere,
+                                       mediaTimeoutMilliseconds: nil, inbandDTMF: false)
+        parameters.active = false
+        return try await media.openLeg(parameters: parameters) { _ in }.get()
+    }
+
+    /// Our SDP offer; without telephone-event when only in-band digits are to be sent.
+    private func makeOffer(_ answerer: OfferAnswer, localHost: String, port: Int) -> SessionDescription {
+        let offer = answerer.offer(localAddress: localHost, localPort: port, sessionID: UInt64.random(in: 1...UInt64(UInt32.max)))
+        if options.inbandDigits != nil, options.digits == nil { return TestCaller.withoutTelephoneEvent(offer) }
+        return offer
+    }
+
+    /// Sends the INVITE, answering at most two digest challenges (401/407), and returns the
+    /// last INVITE sent with its final response.
+    private func sendInvite(offer: SessionDescription, remote: SocketAddress, localHost: String,
+                            inbox: SIPDatagramInbox) async throws -> (invite: SIPMessage, final: SIPMessage) {
+        let contact = "<sip:parley-dial@\(SIPURI(host: localHost).hostReference):\(inbox.localPort)>"
+        let body = Array(offer.serialized().utf8)
+        var authorization: (header: String, value: String)?
+        var attempt = 0
+        while true {
+            attempt += 1
+            var invite = request("INVITE", uri: options.target, to: "<\(options.target)>", localHost: localHost, port: inbox.localPort)
+            invite.append("Contact", contact)
+            invite.append("Content-Type", "application/sdp")
+            if let authorization { invite.append(authorization.header, authorization.value) }
+            invite.body = body
+            invite.set("Content-Length", "\(body.count)")
+            guard let response = await runTransaction(invite, remote: remote, inbox: inbox) else { throw Failure.noAnswer }
+            guard attempt < 3, let answer = challengeAnswer(response) else { return (invite, response) }
+            authorization = answer
+        }
+    }
+
+    /// The Authorization (401) or Proxy-Authorization (407) header answering `response`'s
+    /// challenge; nil when it is no challenge or we have no credentials.
+    private func challengeAnswer(_ response: SIPMessage) -> (header: String, value: String)? {
+        guard let status = response.status, status == 401 || status == 407, let user = options.user, let password = options.password else {
+            return nil
+        }
+        let name = SIPHeaderName.canonical(status == 401 ? "WWW-Authenticate" : "Proxy-Authenticate")
+        guard let challenge = response.headers.lazy.filter({ $0.name == name }).compactMap({ DigestChallenge.parse($0.value) }).first else {
+            return nil
+        }
+        let credentials = DigestCredentials.answering(challenge, username: user, password: password, method: "INVITE", uri: options.target,
+                                                      cnonce: SIPResponses.randomToken(16), using: hasher)
+        return (status == 401 ? "Authorization" : "Proxy-Authorization", credentials.headerValue)
+    }
+
+    /// ACKs the 2xx (a request of its own, RFC 3261 §13.2.2.4) to the remote target and
+    /// returns the dialog the later requests use.
+    private func acknowledge(_ final: SIPMessage, to invite: SIPMessage, remote: SocketAddress, localHost: String,
+                             inbox: SIPDatagramInbox) -> Dialog {
+        let to = final["To"] ?? "<\(options.target)>"
+        let target = final["Contact"].flatMap(NameAddress.init)?.uri ?? options.target
+        let targetAddress = SIPURI(target).flatMap { try? SocketAddress.makeAddressResolvingHost($0.host, port: $0.port ?? 5060) } ?? remote
+        var ack = request("ACK", uri: target, to: to, localHost: localHost, port: inbox.localPort, cseq: invite.cseq?.number)
+        ack.set("Content-Length", "0")
+        inbox.send(ack, to: targetAddress)
+        return Dialog(to: to, target: target, remote: targetAddress, ack: ack)
+    }
+
+    /// Points the leg at the answer's address with the negotiated codec; returns the codec's name.
+    private func startMedia(on leg: MediaLeg, answerer: OfferAnswer, offer: SessionDescription, answer: SIPMessage) async throws -> String {
+        let negotiated = try answerer.accept(answer: try SessionDescription.parse(answer.bodyText), to: offer)
+        let peer = try SocketAddress.makeAddressResolvingHost(negotiated.remoteAddress, port: negotiated.remotePort)
+        var active = LegParameters(codec: try LegCodecChoice(negotiated: negotiated, localOpus: answerer.opusParameters), payloadType: negotiated.payloadType,
+                                   telephoneEventPayloadType: negotiated.telephoneEventPayloadType, remote: peer,
+                                   mediaTimeoutMilliseconds: nil, inbandDTMF: false, symmetric: false)
+        active.rtcpMux = negotiated.rtcpMux
+        try await leg.reconfigure(active).get()
+        return negotiated.codec.name
+    }
+
+    /// Starts recording what the far end sends, when `--record` asked for it.
+    private func startRecording(on leg: MediaLeg) throws -> Recorder? {
+        guard let path = options.record else { return nil }
+        let recorder: Recorder
+        do {
+            recorder = try Recorder(path: path, silenceMilliseconds: nil, onSilence: {}, onFailure: { [logger] in logger.error("recording failed: \($0)") })
+        } catch { throw Failure.audio("cannot record to \(path): \(error)") }
+        leg.startRecording(recorder)
+        return recorder
+    }
+
+    /// Sends the RFC 4733 keys: 100 ms of event, its end sent three times, then 100 ms apart;
+    /// `,` pauses 500 ms.
+    private func sendDigits(on leg: MediaLeg) -> Task<Void, Never>? {
+        guard let digits = options.digits else { return nil }
+        return Task {
+            for key in digits {
+                if Task.isCancelled { return }
+                if key == "," { try? await Task.sleep(nanoseconds: 500_000_000); continue }
+                leg.sendDigit(key, milliseconds: 100)
+                try? await Task.sleep(nanoseconds: 260_000_000)
+            }
+        }
+    }
+
+    /// Waits until `deadline` or the far end's BYE, answering what arrives meanwhile and
+    /// resending the ACK when the 2xx is resent (our ACK was lost). True when the far end hung up.
+    private func waitForEnd(until deadline: ContinuousClock.Instant, dialog: Dialog, inbox: SIPDatagramInbox) async -> Bool {
+        while ContinuousClock.now < deadline {
+            let wait = max(1, TestCaller.milliseconds(deadline - ContinuousClock.now))
+            guard let (message, source) = await inbox.next(withinMilliseconds: wait) else { continue }
+            if message.isRequest {
+                answer(message, from: source, inbox: inbox)
+                if message.method == "BYE" { return true }
+            } else if message.status.map({ (200..<300).contains($0) }) == true, message.cseq?.method == "INVITE" {
+                inbox.send(dialog.ack, to: dialog.remote)
+            }
+        }
+        return false
+    }
+
+    /// Ends the call with BYE; returns how it ended, for the summary.
+    private func hangUp(_ dialog: Dialog, localHost: String, inbox: SIPDatagramInbox) async -> String {
+        var endedBy = "us after \(options.durationMilliseconds) ms (BYE)"
+        var bye = request("BYE", uri: dialog.target, to: dialog.to, localHost: localHost, port: inbox.localPort)
+        bye.set("Content-Length", "0")
+        let response = await runTransaction(bye, remote: dialog.remote, inbox: inbox)
+        if let s = response?.status, s >= 300 { endedBy += ", answered \(s)" }
+        return endedBy
+    }
+
+    /// A duration in whole milliseconds.
+    static func milliseconds(_ d: Duration) -> Int64 {
+        d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// Answers a request inside the call: 200 to BYE, OPTIONS, INFO and NOTIFY, 501 to others; ACK is not answered.
@@ -257,10 +322,7 @@ public final class TestCaller: @unchecked Sendable {
     /// provisional responses go on for three minutes. Requests arriving meanwhile are answered.
     private func runTransaction(_ message: SIPMessage, remote: SocketAddress, inbox: SIPDatagramInbox) async -> SIPMessage? {
         let origin = ContinuousClock.now
-        func now() -> Int64 {
-            let d = ContinuousClock.now - origin
-            return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
-        }
+        func now() -> Int64 { TestCaller.milliseconds(ContinuousClock.now - origin) }
         var table = SIPClientTransactionTable<SocketAddress>()
         var outcome: SIPClientTransactionTable<SocketAddress>.Event?
         var outputs = table.start(message, to: remote, transport: .udp, now: now()) { event in

@@ -10,6 +10,7 @@ import ServiceLifecycle
 struct MailCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mail", abstract: "Voicemail email: queue status, delivery service, resending a message.",
+        discussion: "Example: parley mail status --config config/demo.yaml",
         subcommands: [Status.self, Deliver.self, Send.self])
 
     /// The configuration (mail: and storage:), loaded or exit 2.
@@ -43,7 +44,8 @@ struct MailCommand: AsyncParsableCommand {
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the mail queue: depth, oldest age, delivered, deferred, failed.")
+        static let configuration = CommandConfiguration(abstract: "Show the mail queue: depth, oldest age, delivered, deferred, failed.",
+                                                        discussion: "Example: parley mail status --config config/demo.yaml --failed")
         @Option(name: .long, help: "The configuration file (its storage.data_dir holds spool/mail/).")
         var config: String
         @Flag(help: "Print one JSON object instead of text.") var json = false
@@ -81,7 +83,10 @@ struct MailCommand: AsyncParsableCommand {
     struct Deliver: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run the mail delivery service alone (until SIGTERM or SIGINT), e.g. in a separate process from the server.",
-            discussion: "Only one process delivers from a spool at a time: while another holds it, this one waits.")
+            discussion: """
+                Only one process delivers from a spool at a time: while another holds it, this one waits.
+                Example: parley mail deliver --config config/demo.yaml --once
+                """)
         @Option(name: .long, help: "The configuration file (mail: and storage:).") var config: String
         @Flag(help: "Make one delivery pass over every due message, then exit.") var once = false
         @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
@@ -125,7 +130,8 @@ struct MailCommand: AsyncParsableCommand {
 
     struct Send: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Queue a stored message's email (again) to its mailbox's addresses; prints the spool file's name.")
+            abstract: "Queue a stored message's email (again) to its mailbox's addresses; prints the spool file's name.",
+            discussion: "Example: parley mail send --config config/demo.yaml demo 1001 1")
         @Option(name: .long, help: "The configuration file (mail:, storage: and the tenant's mail:).") var config: String
         @Argument(help: "Tenant.") var tenant: String
         @Argument(help: "Mailbox number.") var number: String

@@ -6,10 +6,12 @@ import ParleyStore
 struct MailboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailbox", abstract: "Manage voicemail mailboxes.",
+        discussion: "Example: parley mailbox list --config config/demo.yaml",
         subcommands: [Add.self, List.self, SetPIN.self, Remove.self])
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a mailbox.")
+        static let configuration = CommandConfiguration(abstract: "Create a mailbox.",
+                                                        discussion: "Example: parley mailbox add --config config/demo.yaml demo 1002 --name \"Ann Lee\" --pin 4711")
         @OptionGroup var store: StoreOptions
         @Argument(help: "Tenant (letters and digits).") var tenant: String
         @Argument(help: "Mailbox number (letters and digits).") var number: String
@@ -36,7 +38,8 @@ struct MailboxCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List mailboxes with their message counts (tab-separated).")
+        static let configuration = CommandConfiguration(abstract: "List mailboxes with their message counts (tab-separated).",
+                                                        discussion: "Example: parley mailbox list --data-dir var demo")
         @OptionGroup var store: StoreOptions
         @Argument(help: "Only this tenant's mailboxes.") var tenant: String?
 
@@ -56,7 +59,8 @@ struct MailboxCommand: AsyncParsableCommand {
     }
 
     struct SetPIN: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "set-pin", abstract: "Set a mailbox's PIN (also clears a lockout).")
+        static let configuration = CommandConfiguration(commandName: "set-pin", abstract: "Set a mailbox's PIN (also clears a lockout).",
+                                                        discussion: "Example: parley mailbox set-pin --config config/demo.yaml demo 1001 --pin 2580")
         @OptionGroup var store: StoreOptions
         @Argument(help: "Tenant.") var tenant: String
         @Argument(help: "Mailbox number.") var number: String
@@ -72,7 +76,8 @@ struct MailboxCommand: AsyncParsableCommand {
     }
 
     struct Remove: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a mailbox with its messages and greetings.")
+        static let configuration = CommandConfiguration(abstract: "Remove a mailbox with its messages and greetings.",
+                                                        discussion: "Example: parley mailbox remove --config config/demo.yaml demo 1002 --yes")
         @OptionGroup var store: StoreOptions
         @Argument(help: "Tenant.") var tenant: String
         @Argument(help: "Mailbox number.") var number: String

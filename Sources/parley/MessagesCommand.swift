@@ -7,10 +7,12 @@ import ParleyStore
 struct MessagesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "messages", abstract: "List, export, delete or deposit voicemail messages.",
+        discussion: "Example: parley messages list --config config/demo.yaml demo 1001",
         subcommands: [List.self, Export.self, Delete.self, Deposit.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List a mailbox's messages (tab-separated; urgent first, then oldest first).")
+        static let configuration = CommandConfiguration(abstract: "List a mailbox's messages (tab-separated; urgent first, then oldest first).",
+                                                        discussion: "Example: parley messages list --config config/demo.yaml demo 1001 --folder new")
         @OptionGroup var store: StoreOptions
         @Argument(help: "Tenant.") var tenant: String
         @Argument(help: "Mailbox number.") var number: String
@@ -40,7 +42,8 @@ struct MessagesCommand: AsyncParsableCommand {
     }
 
     struct Export: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Copy a message's audio (WAV) to a file.")
+        static let configuration = CommandConfiguration(abstract: "Copy a message's audio (WAV) to a file.",
+                                                        discussion: "Example: parley messages export --config config/demo.yaml demo 1001 1 message.wav")
         @OptionGroup var store: StoreOptions
         @Argument(help: "Tenant.") var tenant: String
         @Argument(help: "Mailbox number.") var number: String
@@ -74,7 +77,8 @@ struct MessagesCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a message (row, then audio file).")
+        static let configuration = CommandConfiguration(abstract: "Delete a message (row, then audio file).",
+                                                        discussion: "Example: parley messages delete --config config/demo.yaml demo 1001 1")
         @OptionGroup var store: StoreOptions
         @Argument(help: "Tenant.") var tenant: String
         @Argument(help: "Mailbox number.") var number: String
@@ -92,7 +96,8 @@ struct MessagesCommand: AsyncParsableCommand {
     }
 
     struct Deposit: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Store an audio file as a new message (import).")
+        static let configuration = CommandConfiguration(abstract: "Store an audio file as a new message (import).",
+                                                        discussion: "Example: parley messages deposit --config config/demo.yaml demo 1001 hello.wav --caller-number 3225551234 --caller-name "Ann Lee"")
         @OptionGroup var store: StoreOptions
         @Argument(help: "Tenant.") var tenant: String
         @Argument(help: "Mailbox number.") var number: String

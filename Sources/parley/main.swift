@@ -10,14 +10,25 @@ struct Parley: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parley",
         abstract: "A SIP media server for IVR menus, voicemail and conferencing.",
+        discussion: """
+            Start with the demo configuration, then call it:
+              parley serve --config config/demo.yaml --events var/events.jsonl
+              parley dial sip:200@127.0.0.1:5060 --digits ",,,2" --duration 8
+            Each subcommand has its own --help with an example.
+            """,
         subcommands: [Serve.self, CheckConfig.self, DialCommand.self, MailboxCommand.self, MessagesCommand.self, MailCommand.self])
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the server.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server: SIP on the configuration's listen addresses, until SIGTERM or SIGINT.",
+        discussion: """
+            Example: parley serve --config config/demo.yaml --events var/events.jsonl
+            config/demo.yaml is a complete demo (menus, voicemail, a conference room) on udp:127.0.0.1:5060.
+            """)
 
-    @Option(name: .long, help: "The configuration file (YAML).")
-    var config: String
+    @Option(name: .long, help: "The configuration file (YAML); try config/demo.yaml.")
+    var config: String?
 
     @Option(name: .long, help: "Append call events as JSON lines to this file.")
     var events: String?
@@ -26,6 +37,14 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        guard let config else {
+            FileHandle.standardError.write(Data("""
+                parley serve: which configuration? Give --config FILE; to try the demo (SIP on udp:127.0.0.1:5060):
+                  parley serve --config config/demo.yaml --events var/events.jsonl
+
+                """.utf8))
+            throw ExitCode(2)
+        }
         var logger = Logger(label: "parley")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let cfg: ParleyConfig
@@ -66,7 +85,8 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct CheckConfig: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Validate a configuration file and the prompts it names.")
+    static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Validate a configuration file and the prompts it names.",
+                                                    discussion: "Example: parley check-config config/demo.yaml")
 
     @Argument(help: "The configuration file (YAML).")
     var file: String
