@@ -39,6 +39,20 @@ public final class ParleyServer: @unchecked Sendable {
 
     /// Loads every prompt the configuration names (so no caller discovers a missing one),
     /// binds the SIP socket and starts the media clock.
+    /// The one line an operator reads when a listen address cannot be bound: what and what to do.
+    static func bindProblem(_ address: String, _ error: Error) -> String {
+        switch (error as? IOError)?.errnoCode {
+        case EADDRINUSE?:
+            return "\(address) is already in use (another parley or SIP server?): stop it, or choose another address in sip.listen"
+        case EACCES?:
+            return "\(address): permission denied (ports below 1024 need privileges): choose a port of 1024 or more in sip.listen"
+        case EADDRNOTAVAIL?:
+            return "\(address): no interface of this machine has that address: choose one of its addresses (or 0.0.0.0) in sip.listen"
+        default:
+            return "cannot bind \(address) (\(error)): check sip.listen"
+        }
+    }
+
     public static func start(config: ParleyConfig, eventsPath: String?, logger: Logger,
                              threads: Int = System.coreCount) async throws -> ParleyServer {
         let prompts = PromptCache(directory: config.prompts)
@@ -71,8 +85,10 @@ public final class ParleyServer: @unchecked Sendable {
         }
         var udpChannel: Channel?
         var channels: [Channel] = []
+        var binding = config.sip.listen.first?.description ?? ""
         do {
             for listen in config.sip.listen {
+                binding = listen.description
                 switch listen.transport {
                 case .udp:
                     let ch = try await DatagramBootstrap(group: sipLoop)
@@ -94,7 +110,7 @@ public final class ParleyServer: @unchecked Sendable {
         } catch {
             for ch in channels { try? await ch.close() }
             try? await group.shutdownGracefully()
-            throw ConfigError(file: config.file, line: nil, key: "sip.listen", problem: "cannot bind \(config.sip.listen.map(\.description).joined(separator: ", ")): \(error)")
+            throw ConfigError(file: config.file, line: nil, key: "sip.listen", problem: ParleyServer.bindProblem(binding, error))
         }
         let udp = udpChannel
         controller.attach(send: { message, peer in

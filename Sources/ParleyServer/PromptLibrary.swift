@@ -47,7 +47,8 @@ final class PromptLibrary: Sendable {
         let all = config.menuPrompts.map { ($0, $1, $2, rates) } + config.voicemailPrompts.map { ($0, $1, $2, [8000]) }
         for (tenant, prompt, usedBy, rates) in all {
             do throws(PromptError) { for rate in rates { _ = try audio(prompt, tenant: tenant, rate: rate) } } catch {
-                throw ConfigError(file: config.file, line: nil, key: usedBy, problem: describe(error, prompt: prompt, tenant: tenant))
+                throw ConfigError(file: config.file, line: nil, key: usedBy, problem: describe(error, prompt: prompt, tenant: tenant)
+                    + "; point prompts: at the folder of prompt WAVs (the repository's prompts/), or add the file")
             }
         }
     }

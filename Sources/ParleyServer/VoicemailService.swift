@@ -41,7 +41,8 @@ public final class VoicemailService: Sendable {
                                                   logger: logger)
         } catch {
             throw ConfigError(file: config.file, line: nil, key: "storage.data_dir",
-                              problem: "cannot open the voicemail store in \(config.storage.dataDirectory): \(error)")
+                              problem: "cannot open the voicemail store in \(config.storage.dataDirectory) (\(error)): "
+                                  + "make that folder writable by this user, or point storage.data_dir at one that is")
         }
         let report: ReconciliationReport
         do { report = try await store.reconcile() } catch {

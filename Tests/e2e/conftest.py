@@ -1,7 +1,7 @@
 """Fixtures for the Parley end-to-end suite.
 
 The suite starts the real `parley` binary (env PARLEY_BIN, default
-.build/debug/parley under the repository root) and drives it over UDP on
+.build/release/parley under the repository root, the binary scripts/run starts) and drives it over UDP on
 127.0.0.1 only, with SIPp and small Python clients.
 
 Run from the repository root:  /usr/bin/python3 -m pytest -q Tests/e2e
@@ -50,13 +50,13 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def parley_bin(repo_root) -> Path:
-    raw = os.environ.get("PARLEY_BIN", ".build/debug/parley")
+    raw = os.environ.get("PARLEY_BIN", ".build/release/parley")
     path = Path(raw)
     if not path.is_absolute():
         path = repo_root / path
     if not path.is_file() or not os.access(path, os.X_OK):
         pytest.fail(f"parley binary not found or not executable: {path} "
-                    f"(build it with `swift build`, or set PARLEY_BIN to its path)", pytrace=False)
+                    f"(build it with `swift build -c release`, or set PARLEY_BIN to its path)", pytrace=False)
     return path
 
 
