@@ -282,15 +282,25 @@ public final class TestCaller: @unchecked Sendable {
     private func waitForEnd(until deadline: ContinuousClock.Instant, dialog: Dialog, inbox: SIPDatagramInbox) async -> Bool {
         while ContinuousClock.now < deadline {
             let wait = max(1, TestCaller.milliseconds(deadline - ContinuousClock.now))
-            guard let (message, source) = await inbox.next(withinMilliseconds: wait) else { continue }
-            if message.isRequest {
-                answer(message, from: source, inbox: inbox)
-                if message.method == "BYE" { return true }
-            } else if message.status.map({ (200..<300).contains($0) }) == true, message.cseq?.method == "INVITE" {
-                inbox.send(dialog.ack, to: dialog.remote)
+            if let (message, source) = await inbox.next(withinMilliseconds: wait),
+               handleDuringCall(message, from: source, dialog: dialog, inbox: inbox) {
+                return true
             }
         }
         return false
+    }
+
+    /// One message that arrived during the call: requests are answered, a resent 2xx to the
+    /// INVITE gets the ACK again. True when it was the far end's BYE.
+    private func handleDuringCall(_ message: SIPMessage, from source: SocketAddress, dialog: Dialog, inbox: SIPDatagramInbox) -> Bool {
+        switch message.startLine {
+        case let .request(method, _):
+            answer(message, from: source, inbox: inbox)
+            return method == "BYE"
+        case let .response(status, _):
+            if (200..<300).contains(status), message.cseq?.method == "INVITE" { inbox.send(dialog.ack, to: dialog.remote) }
+            return false
+        }
     }
 
     /// Ends the call with BYE; returns how it ended, for the summary.

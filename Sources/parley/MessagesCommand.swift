@@ -97,7 +97,7 @@ struct MessagesCommand: AsyncParsableCommand {
 
     struct Deposit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Store an audio file as a new message (import).",
-                                                        discussion: "Example: parley messages deposit --config config/demo.yaml demo 1001 hello.wav --caller-number 3225551234 --caller-name "Ann Lee"")
+                                                        discussion: "Example: parley messages deposit --config config/demo.yaml demo 1001 hello.wav --caller-number 3225551234 --caller-name \"Ann Lee\"")
         @OptionGroup var store: StoreOptions
         @Argument(help: "Tenant.") var tenant: String
         @Argument(help: "Mailbox number.") var number: String
