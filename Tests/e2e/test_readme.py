@@ -14,13 +14,12 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 
 import pytest
 
-from conftest import REPO_ROOT, sip_options_ok
+from conftest import REPO_ROOT, _udp_port_free, sip_options_ok
 
 README = REPO_ROOT / "README.md"
 EVENTS = REPO_ROOT / "var" / "events.jsonl"
@@ -37,17 +36,6 @@ def try_it_blocks() -> list[str]:
     return re.findall(r"```sh\n(.*?)```", m.group(1), re.S)
 
 
-def port_taken(port: int) -> bool:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind(("127.0.0.1", port))
-        return False
-    except OSError:
-        return True
-    finally:
-        s.close()
-
-
 def new_events(offset: int) -> list[dict]:
     if not EVENTS.exists():
         return []
@@ -61,7 +49,7 @@ def test_readme_quick_start_works_as_written(tmp_path):
     assert len(blocks) >= 2, f"expected sh blocks in Try it (the server, then the steps), found {len(blocks)}"
     server_cmd, steps = blocks[0].strip(), "\n".join(blocks[1:])
     assert server_cmd == "scripts/run", server_cmd
-    if port_taken(DEMO_PORT):
+    if not _udp_port_free(DEMO_PORT):
         pytest.fail(f"udp:127.0.0.1:{DEMO_PORT} is taken: stop whatever listens there (a demo server?) and run again",
                     pytrace=False)
 
