@@ -61,6 +61,11 @@ final class CallController: @unchecked Sendable {
         var weRefresh = false
         /// A blind transfer waiting for its outcome (CallController+Transfer.swift).
         var transfer: PendingTransfer?
+        /// `dtmf` events written for this call: a burst of 20, then 10 a second, so a flood of
+        /// keys (INFO or RFC 4733) cannot fill the event log; the rest are counted. The flow
+        /// still hears every key.
+        var digitEvents = RateLimiter(requestsPerSecond: 10, burst: 20)
+        var digitEventsDropped = 0
         /// The ACK for the 2xx to our last re-INVITE, resent when the 2xx is (CallController+SessionTimer.swift).
         var lastACK: (cseq: UInt32, ack: SIPMessage, to: SIPPeer)?
 
@@ -369,6 +374,7 @@ final class CallController: @unchecked Sendable {
         defer { call.flow?.mediaEvent(event) }
         switch event {
         case let .digit(digit, source):
+            guard call.digitEvents.allow("", now: nowMilliseconds) else { call.digitEventsDropped += 1; break }
             events.emit(CallEvent("dtmf", callID: callID, [("digit", .string(String(digit))), ("source", .string(source.rawValue))]))
         case let .promptStarted(name):
             events.emit(CallEvent("prompt.started", callID: callID, [("prompt", .string(LegCallChannel.promptName(name)))]))
@@ -424,6 +430,7 @@ final class CallController: @unchecked Sendable {
         call.sessionTimer?.cancel()
         let leg = call.leg
         call.leg = nil
+        let digitEventsDropped = call.digitEventsDropped
         if let leg {
             // The counters live on the leg's loop: read them there, then close the socket.
             let events = self.events
@@ -440,6 +447,7 @@ final class CallController: @unchecked Sendable {
                                ("rtcp_sent", .int(s.rtcpSent)), ("rtcp_received", .int(s.rtcpReceived)),
                                ("rtt_ms", .int(s.roundTripMilliseconds)), ("remote_fraction_lost", .int(s.remoteFractionLost))]
                 }
+                if digitEventsDropped > 0 { fields.append(("dtmf_events_dropped", .int(digitEventsDropped))) }
                 events.emit(CallEvent("call.ended", callID: call.id, fields))
             }
         } else if emit {
