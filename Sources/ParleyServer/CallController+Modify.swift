@@ -20,7 +20,8 @@ extension CallController {
 
     /// UPDATE: with SDP a new offer; without, a session refresh (RFC 4028) or a no-op.
     func handleUpdate(_ update: SIPMessage, from source: SIPPeer) {
-        guard let callID = update.callID, let call = calls[callID], call.state == .confirmed || call.state == .answered else {
+        guard let call = callInDialog(update, from: source) else { return }
+        guard call.state == .confirmed || call.state == .answered else {
             return send(SIPResponses.response(to: update, status: 481, reason: "Call/Transaction Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
         }
         guard update.body.isEmpty else { return modifySession(update, call: call, from: source) { _ in } }

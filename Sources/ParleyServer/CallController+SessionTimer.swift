@@ -115,6 +115,8 @@ extension CallController {
     private func acknowledge(_ response: SIPMessage, to invite: SIPMessage, call: Call, destination: SIPPeer) {
         var ack = SIPMessage(startLine: .request(method: "ACK", uri: invite.requestURI ?? ""))
         ack.append("Via", via(for: destination))
+        // §13.2.2.4: the ACK takes the INVITE's Route headers (its route set).
+        for h in invite.headers where h.name == "Route" { ack.headers.append(h) }
         ack.append("Max-Forwards", "70")
         for name in ["From", "Call-ID"] { if let v = invite[name] { ack.append(name, v) } }
         if let to = response["To"] { ack.append("To", to) }

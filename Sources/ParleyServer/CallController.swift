@@ -28,7 +28,10 @@ final class CallController: @unchecked Sendable {
         let invite: SIPMessage
         let inviteBranch: String?
         let source: SIPPeer
-        let localTag = SIPResponses.randomToken(10)
+        let localTag: String
+        /// The dialog our To tag makes of the INVITE (RFC 3261 §12.1.1): every request that
+        /// claims to be in the call is matched against it (CallController+Dialog.swift).
+        var dialog: SIPDialog
         let target: ParleyConfig.Target
         /// When the INVITE arrived (listed by the admin API).
         let receivedAt = Date()
@@ -41,7 +44,6 @@ final class CallController: @unchecked Sendable {
         var okRetransmitter: SIP2xxRetransmitter?
         var okTimer: Scheduled<Void>?
         var answerTimer: Scheduled<Void>?
-        var localCSeq: UInt32 = 0
         var logger: Logger
         /// Our current SDP (the answer, or our offer for an offerless INVITE); re-INVITEs change
         /// its direction and version.
@@ -73,6 +75,13 @@ final class CallController: @unchecked Sendable {
             self.id = id; self.tenant = tenant; self.number = number; self.invite = invite
             self.inviteBranch = invite["Via"].flatMap { Via($0)?.branch }
             self.source = source; self.target = target; self.logger = logger
+            let tag = SIPResponses.randomToken(10)
+            localTag = tag
+            // handleInvite admits only INVITEs with Call-ID, CSeq, From and To, so the fallback
+            // (a dialog nothing can match) is never used.
+            dialog = SIPDialog(uas: invite, localTag: tag)
+                ?? SIPDialog(callID: id, localTag: tag, remoteTag: nil, remoteCSeq: UInt32.max, routeSet: [], remoteTarget: "",
+                             secure: false, localParty: "", remoteParty: "")
         }
     }
 
@@ -106,6 +115,8 @@ final class CallController: @unchecked Sendable {
     /// Voicemail storage and message waiting (VoicemailService.swift); nil in controller-only tests.
     var voicemail: VoicemailService?
     private(set) var malformedCount = 0
+    /// Requests refused by dialog matching (481, 500, 403; CallController+Dialog.swift).
+    var dialogRejectedCount = 0
     /// Shutting down: new calls are refused with 503 + Retry-After; calls in progress go on.
     var draining = false
     private var rateLimiter: RateLimiter
@@ -159,7 +170,7 @@ final class CallController: @unchecked Sendable {
         }
         switch method {
         case "INVITE": handleInvite(message, from: source)
-        case "ACK": handleAck(message)
+        case "ACK": handleAck(message, from: source)
         case "BYE": handleBye(message, from: source)
         case "CANCEL": handleCancel(message, from: source)
         case "OPTIONS":
@@ -171,10 +182,14 @@ final class CallController: @unchecked Sendable {
             send(r, source)
         case "INFO": handleInfo(message, from: source)
         case "UPDATE": handleUpdate(message, from: source)
-        case "NOTIFY" where handleReferNotify(message, from: source): break
-        case "NOTIFY":
-            send(SIPResponses.response(to: message, status: 481, reason: "Subscription Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
+        case "NOTIFY": handleNotify(message, from: source)
         case "SUBSCRIBE": handleSubscribe(message, from: source)
+        case "REFER" where message.callID.flatMap({ calls[$0] }) != nil:
+            // Matched like any request in the call (481, 500, 403), then refused: we take no transfers.
+            guard callInDialog(message, from: source) != nil else { return }
+            var r = SIPResponses.response(to: message, status: 405, reason: "Method Not Allowed", toTag: SIPResponses.randomToken(10))
+            r.append("Allow", SIPResponses.allow)
+            send(r, source)
         case "REGISTER", "REFER", "PRACK", "MESSAGE", "PUBLISH":
             var r = SIPResponses.response(to: message, status: 405, reason: "Method Not Allowed", toTag: SIPResponses.randomToken(10))
             r.append("Allow", SIPResponses.allow)
@@ -202,6 +217,13 @@ final class CallController: @unchecked Sendable {
 
     private func handleInvite(_ invite: SIPMessage, from source: SIPPeer) {
         guard let callID = invite.callID, let cseq = invite.cseq else { return }
+        let hasToTag = invite["To"].flatMap(NameAddress.init)?.tag != nil
+        if hasToTag {
+            // A re-INVITE: only in a dialog of ours, from its peer (RFC 3261 §12.2.2).
+            guard let call = callInDialog(invite, from: source) else { return }
+            if call.state == .confirmed { return handleReinvite(invite, call: call, from: source) }
+            return refuse(invite, from: source, status: 491, reason: "Request Pending", log: "re-INVITE while the call is being set up")
+        }
         if let call = calls[callID] {
             if call.invite.cseq?.number == cseq.number {
                 // The same request by another path (a fork or a loop, RFC 3261 §8.2.2.2): no To
@@ -218,9 +240,12 @@ final class CallController: @unchecked Sendable {
                 if let last = call.lastInviteResponse { send(last, source) }
                 return
             }
-            if let (number, response) = call.lastReinvite, number == cseq.number { return send(response, source) }
-            if call.state == .confirmed { return handleReinvite(invite, call: call, from: source) }
-            return refuse(invite, from: source, status: 491, reason: "Request Pending", log: "re-INVITE while the call is being set up")
+            // Another INVITE without our tag on a live Call-ID: no dialog of ours (a re-INVITE
+            // must carry the To tag), so it changes nothing.
+            dialogRejectedCount += 1
+            call.logger.notice("INVITE without To tag on a live Call-ID answered 481", metadata: ["from": "\(source)"])
+            return send(SIPResponses.response(to: invite, status: 481, reason: "Call/Transaction Does Not Exist",
+                                              toTag: SIPResponses.randomToken(10)), source)
         }
 
         if case let .refuse(r, why) = authenticator.admit(invite, from: source) {
@@ -298,8 +323,8 @@ final class CallController: @unchecked Sendable {
         send(r, call.source)
     }
 
-    private func handleAck(_ ack: SIPMessage) {
-        guard let callID = ack.callID, let call = calls[callID] else { return }
+    private func handleAck(_ ack: SIPMessage, from source: SIPPeer) {
+        guard let call = callInDialog(ack, from: source) else { return }
         // The ACK for the 2xx to a re-INVITE: only the retransmission stops.
         if call.state == .confirmed, ack.cseq?.number == call.okRetransmitter?.response.cseq?.number { return stopRetransmitting(call) }
         guard call.state == .answered else { return }
@@ -335,14 +360,9 @@ final class CallController: @unchecked Sendable {
     }
 
     private func handleBye(_ bye: SIPMessage, from source: SIPPeer) {
-        guard let callID = bye.callID, let call = calls[callID] else {
-            return send(SIPResponses.response(to: bye, status: 481, reason: "Call/Transaction Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
-        }
+        guard let call = callInDialog(bye, from: source) else { return }
         if call.state == .ended {
-            if let r = call.byeResponse { send(r, source) } else {
-                send(SIPResponses.response(to: bye, status: 481, reason: "Call/Transaction Does Not Exist"), source)
-            }
-            return
+            return send(SIPResponses.response(to: bye, status: 481, reason: "Call/Transaction Does Not Exist"), source)
         }
         guard call.state == .answered || call.state == .confirmed else {
             return send(SIPResponses.response(to: bye, status: 481, reason: "Call/Transaction Does Not Exist", toTag: call.localTag), source)
@@ -356,7 +376,7 @@ final class CallController: @unchecked Sendable {
     private func handleCancel(_ cancel: SIPMessage, from source: SIPPeer) {
         let branch = cancel["Via"].flatMap { Via($0)?.branch }
         guard let callID = cancel.callID, let call = calls[callID], call.inviteBranch == branch,
-              call.invite.cseq?.number == cancel.cseq?.number else {
+              call.invite.cseq?.number == cancel.cseq?.number, call.dialog.classify(cancel) == .matches else {
             return send(SIPResponses.response(to: cancel, status: 481, reason: "Call/Transaction Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
         }
         send(SIPResponses.response(to: cancel, status: 200, reason: "OK", toTag: call.localTag), source)
