@@ -21,6 +21,7 @@ extension CallController {
         let call = request.callID.flatMap { calls[$0] }
         func reject(_ status: Int, _ reason: String, _ why: String) -> Call? {
             dialogRejectedCount += 1
+            ParleyMetrics.dialogRefused(status: status)
             (call?.logger ?? logger).notice("in-dialog request refused", metadata: [
                 "method": "\(method)", "status": "\(status)", "from": "\(source.address)", "why": "\(why)"])
             guard method != "ACK" else { return nil }

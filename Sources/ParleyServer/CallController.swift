@@ -243,6 +243,7 @@ final class CallController: @unchecked Sendable {
             // Another INVITE without our tag on a live Call-ID: no dialog of ours (a re-INVITE
             // must carry the To tag), so it changes nothing.
             dialogRejectedCount += 1
+            ParleyMetrics.dialogRefused(status: 481)
             call.logger.notice("INVITE without To tag on a live Call-ID answered 481", metadata: ["from": "\(source)"])
             return send(SIPResponses.response(to: invite, status: 481, reason: "Call/Transaction Does Not Exist",
                                               toTag: SIPResponses.randomToken(10)), source)

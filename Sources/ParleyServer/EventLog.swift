@@ -136,6 +136,7 @@ public final class EventLog: @unchecked Sendable {
                     writerScheduled = true
                 } else {
                     dropped += 1
+                    ParleyMetrics.eventLogLineDropped()
                 }
             }
             return (Array(subscribers.values), wake)
@@ -157,6 +158,7 @@ public final class EventLog: @unchecked Sendable {
             guard fd >= 0 else { continue }
             for line in batch where !EventLog.writeAll(fd, line) {
                 let error = errno
+                ParleyMetrics.eventLogLineDropped()
                 let report: Int? = lock.withLock {
                     dropped += 1
                     let now = DispatchTime.now().uptimeNanoseconds

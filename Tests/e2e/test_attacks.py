@@ -144,9 +144,10 @@ def test_info_dtmf_with_wrong_tags_gets_481_and_reports_no_key(guarded_server, a
     assert dtmf == ["7"], dtmf
 
 
-def test_update_and_notify_with_wrong_tags_get_481(guarded_server, attacker):
-    """Given a live call, UPDATE (with an offer pointing at the attacker) and NOTIFY (Event:
-    refer, claiming a transfer went through) with guessed tags get 481 and change nothing."""
+def test_update_notify_and_refer_with_wrong_tags_get_481(guarded_server, attacker):
+    """Given a live call, UPDATE (with an offer pointing at the attacker), NOTIFY (Event:
+    refer, claiming a transfer went through) and REFER with guessed tags get 481 and change
+    nothing."""
     evil, evil_media = attacker
     with sipua.SipUA(guarded_server.sip_port) as ua, rtp.RtpListener() as listener:
         call = place_call(guarded_server, ua, listener)
@@ -157,6 +158,8 @@ def test_update_and_notify_with_wrong_tags_get_481(guarded_server, attacker):
             r = forge(evil, call, "NOTIFY", 81, call.from_tag, to_tag, body="SIP/2.0 200 OK\r\n",
                       content_type="message/sipfrag", extra=["Event: refer", "Subscription-State: terminated;reason=noresource"])
             assert r is not None and r.status == 481, f"NOTIFY to={to_tag}: {r}{guarded_server.describe()}"
+            r = forge(evil, call, "REFER", 82, call.from_tag, to_tag, extra=[f"Refer-To: <sip:evil@{ATTACKER}>"])
+            assert r is not None and r.status == 481, f"REFER to={to_tag}: {r}{guarded_server.describe()}"
         time.sleep(1.0)
         assert evil_media.count() == 0, "media went to the attacker"
         assert_call_alive(guarded_server, call, listener)
