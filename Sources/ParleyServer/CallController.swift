@@ -52,8 +52,10 @@ final class CallController: @unchecked Sendable {
         var ourOffer: SessionDescription?
         var answerVersion: UInt64 = 1
         var lastReinvite: (cseq: UInt32, response: SIPMessage)?
-        /// A re-INVITE or UPDATE offer is being applied (CallController+Modify.swift): another gets 491.
-        var modifying = false
+        /// The INVITE usage: ACKed or not, and the session change in progress (a re-INVITE or
+        /// UPDATE offer being applied, CallController+Modify.swift, or our refresh re-INVITE):
+        /// another one meanwhile gets 491.
+        var session = InviteSession()
         /// RFC 4028 session interval in seconds (the caller refreshes), and its expiry timer.
         var sessionExpires: Int?
         var sessionTimer: Scheduled<Void>?
@@ -222,6 +224,9 @@ final class CallController: @unchecked Sendable {
             // A re-INVITE: only in a dialog of ours, from its peer (RFC 3261 §12.2.2).
             guard let call = callInDialog(invite, from: source) else { return }
             if call.state == .confirmed { return handleReinvite(invite, call: call, from: source) }
+            if call.state == .ended {
+                return send(SIPResponses.response(to: invite, status: 481, reason: "Call/Transaction Does Not Exist"), source)
+            }
             return refuse(invite, from: source, status: 491, reason: "Request Pending", log: "re-INVITE while the call is being set up")
         }
         if let call = calls[callID] {
@@ -331,6 +336,7 @@ final class CallController: @unchecked Sendable {
         guard call.state == .answered else { return }
         stopRetransmitting(call)
         call.state = .confirmed
+        call.session.acknowledged()
         restartSessionTimer(call)
         if let offer = call.ourOffer { return acceptAnswer(ack, call: call, offer: offer) }
         startApp(call)
@@ -444,6 +450,7 @@ final class CallController: @unchecked Sendable {
     func end(_ call: Call, cause: String, emit: Bool = true) {
         guard call.state != .ended else { return }
         call.state = .ended
+        call.session.terminate()
         call.flow?.ended()
         abandonTransfer(call)
         call.okTimer?.cancel()
