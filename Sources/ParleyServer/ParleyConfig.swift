@@ -19,7 +19,8 @@ public struct ParleyConfig: Sendable, Equatable {
 
     public struct SIP: Sendable, Equatable {
         public var listen: [ListenAddress]
-        /// Networks that may send INVITE (others get 403).
+        /// Networks that may send INVITE (others get 403), and session-changing requests in a
+        /// call whose caller they are not (CallController.callInDialog).
         public var trusted: [IPNetwork] = [IPNetwork("127.0.0.0/8"), IPNetwork("::1/128")].compactMap { $0 }
         /// Per-source request rate (token bucket); requests over it are dropped and counted.
         public var requestsPerSecond: Double = 100
