@@ -20,7 +20,8 @@ public struct LegStatistics: Sendable, Equatable {
     public var packetsSent = 0
     public var malformedDropped = 0
     public var unknownPayloadDropped = 0
-    /// Packets from an address other than the latched one (symmetric RTP).
+    /// RTP and RTCP packets from a source the leg does not take (`RTPSourceLatch`): before it
+    /// latched, any source the rules refuse; after, any other than the latched one.
     public var strangersDropped = 0
     public var ssrcChanges = 0
     /// Jitter buffer: packets that came after their play-out time, duplicates, frames

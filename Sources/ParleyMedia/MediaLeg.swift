@@ -15,9 +15,12 @@ public struct LegParameters: Sendable {
     public var mediaTimeoutMilliseconds: Int64?
     /// Run the in-band DTMF detector on received audio.
     public var inbandDTMF: Bool
-    /// Symmetric RTP (NAT): send to where the first valid packet came from, and from then on
-    /// ignore packets from any other address (counted as strangers).
+    /// Symmetric RTP (NAT): media from the SDP's host on any port is taken too; the leg
+    /// latches to the first source taken, sends there, and ignores every other (counted as
+    /// strangers). Off: only the SDP's exact address. See `RTPSourceLatch`.
     public var symmetric: Bool
+    /// Whether a source at another host may be learned (`RTPLatchMode.any`); strict by default.
+    public var latch: RTPLatchMode = .strict
     /// False for a leg whose peer is not known yet (our offer awaits the answer in the ACK):
     /// it sends nothing and expects nothing until `reconfigure` makes it active.
     public var active: Bool = true
@@ -84,14 +87,14 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
     private var playoutMode = PlayoutMode.interactive
     /// RTCP (RFC 3550 §6) for this leg, and its socket when not multiplexed (port + 1).
     var rtcp: RTCPReporter
-    private var latchedRTCP: PeerAddress?
     /// Our outgoing RTCP compound, written in place at each report.
     private var rtcpPacket = [UInt8](repeating: 0, count: RTCPReporter.maximumReportSize)
     /// Room for the longest Opus packet (120 ms at 48 kHz).
     private var decoded = [Int16](repeating: 0, count: 5760)
     private var lastReceiveMilliseconds: Int64
-    /// The source latched to (symmetric RTP), and the SSRC last seen from it.
-    private var latched: PeerAddress?
+    /// Which sources RTP and RTCP are taken from, and the one latched to.
+    private var sources: RTPSourceLatch<PeerAddress>
+    /// The SSRC last seen from the latched source.
     private var lastSSRC: UInt32?
     private var timedOut = false
     private var closed = false
@@ -135,6 +138,7 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
         self.io = io
         self.eventLoop = eventLoop
         self.remoteAddress = PeerAddress(parameters.remote)
+        self.sources = RTPSourceLatch(expected: PeerAddress(parameters.remote), symmetric: parameters.symmetric, mode: parameters.latch)
         self.localPort = localPort
         self.parameters = parameters
         self.onEvent = onEvent
@@ -175,7 +179,13 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
                                      clockRate: newParameters.codec.clockRate,
                                      nowMs: self.clock.nowMilliseconds())
             self.parameters = newParameters
-            self.remoteAddress = PeerAddress(newParameters.remote)
+            let remote = PeerAddress(newParameters.remote)
+            if self.sources.symmetric == newParameters.symmetric, self.sources.mode == newParameters.latch {
+                self.sources.expect(remote)  // keeps the latch when the address did not change
+            } else {
+                self.sources = RTPSourceLatch(expected: remote, symmetric: newParameters.symmetric, mode: newParameters.latch)
+            }
+            self.remoteAddress = self.sources.latched ?? remote
             self.sendRate = newParameters.codec.sendRate
             self.samplesPerFrame = self.sendRate / 50
             self.pcmFrame = [Int16](repeating: 0, count: self.samplesPerFrame)
@@ -337,18 +347,16 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
                 statistics.malformedDropped += 1
                 return
             }
-            if parameters.symmetric {
-                if let latched {
-                    guard latched == source else {
-                        statistics.strangersDropped += 1
-                        return
-                    }
-                } else {
-                    // Latch on the first valid packet: from now on media goes where it came from.
-                    latched = source
-                    remoteAddress = source
-                    if let address = source.socketAddress { parameters.remote = address }
-                }
+            switch sources.rtp(from: source, sequenceNumber: packet.header.sequenceNumber, now: now) {
+            case .accept:
+                break
+            case .latched:
+                // From now on media goes where it comes from.
+                remoteAddress = source
+            case .drop:
+                // Never from the caller's address, or not the one latched to: it moves nothing.
+                statistics.strangersDropped += 1
+                return
             }
             if let last = lastSSRC, last != packet.header.ssrc {
                 // A new stream from the same peer (re-INVITE, a transfer upstream): start the
@@ -387,11 +395,15 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
     }
 
     private func receiveRTCP(_ bytes: UnsafeRawBufferPointer, from source: PeerAddress, now: Int64) {
+        let expected = sources.expected
+        guard sources.rtcp(from: source, expectedRTCP: parameters.rtcpMux ? expected : expected.withPort(expected.port + 1)) else {
+            statistics.strangersDropped += 1
+            return
+        }
         guard rtcp.receive(bytes, nowMs: now) else {
             statistics.malformedDropped += 1
             return
         }
-        if parameters.symmetric, latchedRTCP == nil { latchedRTCP = source }
         statistics.rtcpReceived = rtcp.reportsReceived
         statistics.roundTripMilliseconds = rtcp.roundTripMilliseconds ?? -1
         statistics.remoteFractionLost = rtcp.remoteFractionLost.map(Int.init) ?? -1
@@ -400,8 +412,8 @@ public final class MediaLeg: MediaIOEndpoint, @unchecked Sendable {
     /// Our compound report to the peer's RTCP address: the latched RTCP source, else the RTP
     /// address (rtcp-mux) or its port + 1.
     private func sendRTCP(bye: Bool) {
-        var destination = latchedRTCP ?? remoteAddress
-        if latchedRTCP == nil, !parameters.rtcpMux { destination = remoteAddress.withPort(remoteAddress.port + 1) }
+        var destination = sources.latchedRTCP ?? remoteAddress
+        if sources.latchedRTCP == nil, !parameters.rtcpMux { destination = remoteAddress.withPort(remoteAddress.port + 1) }
         let from = parameters.rtcpMux ? socket : (rtcpSocket ?? socket)
         let now = clock.nowMilliseconds()
         rtcpPacket.withUnsafeMutableBytes { buffer in

@@ -78,3 +78,22 @@ public struct PeerAddress: Equatable {
         }
     }
 }
+
+extension PeerAddress: RTPSourceAddress {
+    /// Same family and IP address, any port (symmetric RTP behind a NAT that moves ports).
+    public func sameHost(as other: PeerAddress) -> Bool {
+        guard family == other.family else { return false }
+        switch family {
+        case AF_INET:
+            return withUnsafeBytes(of: storage) { x in
+                withUnsafeBytes(of: other.storage) { y in
+                    x.loadUnaligned(as: sockaddr_in.self).sin_addr.s_addr == y.loadUnaligned(as: sockaddr_in.self).sin_addr.s_addr
+                }
+            }
+        case AF_INET6:
+            return withUnsafeBytes(of: storage.sin6_addr) { x in withUnsafeBytes(of: other.storage.sin6_addr) { y in x.elementsEqual(y) } }
+        default:
+            return false
+        }
+    }
+}

@@ -14,6 +14,9 @@ public struct Subscription: Sendable, Equatable {
     public let event: String
     /// Where NOTIFYs go: the subscriber's Contact URI (§4.1.2.1), updated by refreshes.
     public private(set) var remoteTarget: String
+    /// The SUBSCRIBE's Record-Route URIs in order (RFC 3261 §12.1.1, as `SIPDialog.routeSet`):
+    /// NOTIFYs carry them as Route and go to the first.
+    public let routeSet: [String]
     public var expiresAt: Int64
     private var localCSeq: UInt32 = 0
 
@@ -28,6 +31,7 @@ public struct Subscription: Sendable, Equatable {
         self.resource = to
         self.event = event
         self.remoteTarget = subscribe["Contact"].flatMap(NameAddress.init)?.uri ?? NameAddress(from)?.uri ?? ""
+        self.routeSet = subscribe.values("Record-Route").compactMap { NameAddress($0)?.uri }
         self.expiresAt = expiresAt
     }
 
@@ -41,6 +45,9 @@ public struct Subscription: Sendable, Equatable {
         if let contact = subscribe["Contact"].flatMap(NameAddress.init)?.uri { remoteTarget = contact }
     }
 
+    /// Where NOTIFYs go first: the first route (loose routing), else the remote target.
+    public var nextHop: String { routeSet.first ?? remoteTarget }
+
     /// The next NOTIFY in the dialog (§4.2.2): `via` is the full Via value (with a fresh branch).
     public mutating func notify(state: SubscriptionState, contentType: String, body: String, via: String,
                                 contact: String, userAgent: String) -> SIPMessage {
@@ -48,6 +55,7 @@ public struct Subscription: Sendable, Equatable {
         var m = SIPMessage(startLine: .request(method: "NOTIFY", uri: remoteTarget))
         m.append("Via", via)
         m.append("Max-Forwards", "70")
+        for route in routeSet { m.append("Route", "<\(route)>") }
         m.append("From", resource.contains(";tag=") ? resource : resource + ";tag=\(localTag)")
         m.append("To", subscriber)
         m.append("Call-ID", callID)

@@ -42,6 +42,7 @@ extension CallController {
                       inbandDTMF: config.rtp.inbandDTMF == .always
                           || (config.rtp.inbandDTMF == .auto && negotiated.telephoneEventPayloadType == nil),
                       symmetric: config.rtp.symmetric)
+        parameters.latch = config.rtp.latch
         parameters.rtcpMux = negotiated.rtcpMux
         parameters.comfortNoisePayloadType = negotiated.comfortNoisePayloadType
         return parameters
@@ -104,6 +105,7 @@ extension CallController {
         guard let nowhere = try? SocketAddress(ipAddress: "0.0.0.0", port: 9) else { return }
         var parameters = LegParameters(codec: .g711(.ulaw), payloadType: 0, telephoneEventPayloadType: nil, remote: nowhere,
                                        mediaTimeoutMilliseconds: nil, inbandDTMF: false, symmetric: config.rtp.symmetric)
+        parameters.latch = config.rtp.latch
         parameters.active = false
         openLeg(for: call, parameters: parameters) { leg in
             let offer = self.answerer.offer(localAddress: self.config.rtp.advertise, localPort: leg.localPort, sessionID: sessionID)

@@ -5,7 +5,8 @@ extension CallController {
     /// INFO with `application/dtmf-relay` (`Signal=5`) or `application/dtmf` (`5`): a third
     /// DTMF source, merged with RFC 4733 and in-band in the leg.
     func handleInfo(_ info: SIPMessage, from source: SIPPeer) {
-        guard let callID = info.callID, let call = calls[callID], call.state == .confirmed || call.state == .answered else {
+        guard let call = callInDialog(info, from: source) else { return }
+        guard call.state == .confirmed || call.state == .answered else {
             return send(SIPResponses.response(to: info, status: 481, reason: "Call/Transaction Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
         }
         let type = (info["Content-Type"] ?? "").lowercased().split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""

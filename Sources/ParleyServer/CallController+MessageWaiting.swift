@@ -182,7 +182,7 @@ extension CallController {
             state: state ?? SubscriptionState(.active, expires: left), contentType: MessageSummary.contentType,
             body: withAccount(summary, tenant: entry.tenant, mailbox: entry.mailbox).serialized,
             via: via(for: entry.peer), contact: mailboxContact(entry.mailbox), userAgent: SIPResponses.server)
-        let destination = peer(for: entry.subscription.remoteTarget, dialog: entry.peer)
+        let destination = peer(for: entry.subscription.nextHop, dialog: entry.peer)
         startClientTransaction(notify, to: destination) { [weak self] event in
             guard let self, let status = event.finalStatus, status == 481 || status == 408 || status == 503 else { return }
             self.logger.notice("subscriber gone; subscription ended", metadata: ["mailbox": "\(entry.mailbox)", "status": "\(status)"])

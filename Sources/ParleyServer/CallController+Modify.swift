@@ -20,7 +20,8 @@ extension CallController {
 
     /// UPDATE: with SDP a new offer; without, a session refresh (RFC 4028) or a no-op.
     func handleUpdate(_ update: SIPMessage, from source: SIPPeer) {
-        guard let callID = update.callID, let call = calls[callID], call.state == .confirmed || call.state == .answered else {
+        guard let call = callInDialog(update, from: source) else { return }
+        guard call.state == .confirmed || call.state == .answered else {
             return send(SIPResponses.response(to: update, status: 481, reason: "Call/Transaction Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
         }
         guard update.body.isEmpty else { return modifySession(update, call: call, from: source) { _ in } }
@@ -33,13 +34,15 @@ extension CallController {
     /// Answers the offer in `request` (or, with no body, repeats our SDP) and applies it.
     private func modifySession(_ request: SIPMessage, call: Call, from source: SIPPeer, remember: @escaping (SIPMessage) -> Void) {
         guard let current = call.answer, let leg = call.leg else { return }
-        guard !call.modifying else {
-            // RFC 3261 §14.2 / RFC 3311 §5.2: one offer at a time.
-            var r = SIPResponses.response(to: request, status: 491, reason: "Request Pending", toTag: call.localTag)
-            r.append("Retry-After", "1")
+        // RFC 3261 §14.2 / RFC 3311 §5.2: one offer at a time. Every path below ends in
+        // `answer` or `refuse`, which finish the change.
+        if case let .reject(status, reason, retryAfter) = call.session.remoteChange(reinvite: request.method == "INVITE", now: nowMilliseconds) {
+            var r = SIPResponses.response(to: request, status: status, reason: reason, toTag: call.localTag)
+            if let retryAfter { r.append("Retry-After", "\(retryAfter)") }
             return send(r, source)
         }
         func refuse(_ warningCode: Int, _ warning: String) {
+            call.session.changeFinished()
             var r = SIPResponses.response(to: request, status: 488, reason: "Not Acceptable Here", toTag: call.localTag)
             r.appendWarning(warningCode, warning)
             remember(r)
@@ -82,10 +85,8 @@ extension CallController {
         } catch {
             return refuse(305, "\(error)")
         }
-        call.modifying = true
         leg.reconfigure(parameters).hop(to: loop).whenComplete { [weak self] result in
             guard let self else { return }
-            call.modifying = false
             guard call.state == .confirmed || call.state == .answered else { return }
             switch result {
             case .success:
@@ -131,6 +132,7 @@ extension CallController {
     private func answer(_ request: SIPMessage, call: Call, sdp: SessionDescription, direction offered: SessionDescription.Direction,
                         from source: SIPPeer, remember: (SIPMessage) -> Void) {
         let ours = offered.answer
+        call.session.changeFinished()
         call.answer = sdp
         call.leg?.setDirection(sending: ours == .sendrecv || ours == .sendonly, expectingMedia: offered == .sendrecv)
         var r = SIPResponses.response(to: request, status: 200, reason: "OK", toTag: call.localTag)

@@ -70,7 +70,13 @@ extension CallController {
     func refreshSession(_ call: Call) {
         let allowsUpdate = call.invite.values("Allow").contains { $0.uppercased() == "UPDATE" }
         let method = allowsUpdate ? "UPDATE" : "INVITE"
-        guard let interval = call.sessionExpires, let (request, destination) = dialogRequest(call, method: method) else { return }
+        // Our re-INVITE is an offer: one at a time. While the caller's change runs, ours waits;
+        // once ours is out, the caller's crossing one gets 491.
+        if method == "INVITE", !call.session.localChange(now: nowMilliseconds) { return retryRefreshSoon(call) }
+        guard let interval = call.sessionExpires, let (request, destination) = dialogRequest(call, method: method) else {
+            if method == "INVITE" { call.session.changeFinished() }
+            return
+        }
         var refresh = request
         refresh.append("Contact", localContact(call))
         refresh.append("Supported", "timer")
@@ -81,23 +87,15 @@ extension CallController {
             refresh.body = Array(sdp.serialized().utf8)
         }
         call.logger.debug("refreshing the session", metadata: ["method": "\(method)"])
-        // Our re-INVITE is an offer: one at a time, so the caller's crossing one gets 491.
-        if method == "INVITE" { call.modifying = true }
         startClientTransaction(refresh, to: destination) { [weak self] event in
             guard let self, let status = event.finalStatus else { return }
-            if method == "INVITE" { call.modifying = false }
+            if method == "INVITE" { call.session.changeFinished() }
             if method == "INVITE", (200..<300).contains(status), case let .final(response) = event {
                 self.acknowledge(response, to: refresh, call: call, destination: destination)
             }
             guard call.state == .confirmed else { return }
             if status == 491 {
-                // Glare (RFC 3261 §14.1): we do not own the Call-ID, so retry within 0–2 s.
-                call.sessionTimer?.cancel()
-                call.sessionTimer = self.loop.scheduleTask(in: .milliseconds(Int64.random(in: 10...2000))) { [weak self] in
-                    guard let self, call.state == .confirmed else { return }
-                    self.refreshSession(call)
-                }
-                return
+                return self.retryRefreshSoon(call)
             }
             if (200..<300).contains(status) {
                 self.restartSessionTimer(call)
@@ -111,10 +109,22 @@ extension CallController {
         }
     }
 
+    /// Glare (RFC 3261 §14.1) or the caller's change in progress: we do not own the Call-ID,
+    /// so the refresh is tried again within 0–2 s.
+    private func retryRefreshSoon(_ call: Call) {
+        call.sessionTimer?.cancel()
+        call.sessionTimer = loop.scheduleTask(in: .milliseconds(Int64.random(in: 10...2000))) { [weak self] in
+            guard let self, call.state == .confirmed else { return }
+            self.refreshSession(call)
+        }
+    }
+
     /// The ACK for a 2xx to our re-INVITE (§13.2.2.4): in the dialog, same CSeq number, its own branch.
     private func acknowledge(_ response: SIPMessage, to invite: SIPMessage, call: Call, destination: SIPPeer) {
         var ack = SIPMessage(startLine: .request(method: "ACK", uri: invite.requestURI ?? ""))
         ack.append("Via", via(for: destination))
+        // §13.2.2.4: the ACK takes the INVITE's Route headers (its route set).
+        for h in invite.headers where h.name == "Route" { ack.headers.append(h) }
         ack.append("Max-Forwards", "70")
         for name in ["From", "Call-ID"] { if let v = invite[name] { ack.append(name, v) } }
         if let to = response["To"] { ack.append("To", to) }

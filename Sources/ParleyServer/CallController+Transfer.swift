@@ -64,15 +64,22 @@ extension CallController {
         }
     }
 
-    /// NOTIFY in a call's dialog for its REFER (`Event: refer`): answered 200, its sipfrag
-    /// fed to the transfer. Any other NOTIFY matches no subscription of ours: 481 (RFC 6665 §4.1.3).
-    func handleReferNotify(_ notify: SIPMessage, from source: SIPPeer) -> Bool {
+    /// NOTIFY: matched to the call's dialog first (481, 500, 403: `callInDialog`); one for its
+    /// REFER (`Event: refer`) is answered 200 and its sipfrag fed to the transfer. Any other
+    /// NOTIFY matches no subscription of ours: 481 (RFC 6665 §4.1.3).
+    func handleNotify(_ notify: SIPMessage, from source: SIPPeer) {
         let event = notify["Event"].map { $0.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? "" }
-        guard event == "refer", let callID = notify.callID, let call = calls[callID] else { return false }
+        guard let call = callInDialog(notify, from: source) else { return }
+        guard event == "refer" else {
+            return send(SIPResponses.response(to: notify, status: 481, reason: "Subscription Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
+        }
+        handleReferNotify(notify, call: call, from: source)
+    }
+
+    private func handleReferNotify(_ notify: SIPMessage, call: Call, from source: SIPPeer) {
         guard let pending = call.transfer else {
             // A late NOTIFY after the outcome (or after the call ended): acknowledged, nothing more.
-            send(SIPResponses.response(to: notify, status: 200, reason: "OK", toTag: call.localTag), source)
-            return true
+            return send(SIPResponses.response(to: notify, status: 200, reason: "OK", toTag: call.localTag), source)
         }
         send(SIPResponses.response(to: notify, status: 200, reason: "OK", toTag: call.localTag), source)
         let type = (notify["Content-Type"] ?? "").lowercased()
@@ -80,7 +87,6 @@ extension CallController {
         let subscription = notify["Subscription-State"].flatMap(SubscriptionState.init)
         if let fragment { call.logger.debug("transfer progress", metadata: ["sipfrag": "\(fragment.status)"]) }
         if let result = pending.progress.notified(fragment, subscription: subscription) { finishTransfer(call, pending, result) }
-        return true
     }
 
 

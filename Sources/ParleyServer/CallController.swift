@@ -28,7 +28,10 @@ final class CallController: @unchecked Sendable {
         let invite: SIPMessage
         let inviteBranch: String?
         let source: SIPPeer
-        let localTag = SIPResponses.randomToken(10)
+        let localTag: String
+        /// The dialog our To tag makes of the INVITE (RFC 3261 §12.1.1): every request that
+        /// claims to be in the call is matched against it (CallController+Dialog.swift).
+        var dialog: SIPDialog
         let target: ParleyConfig.Target
         /// When the INVITE arrived (listed by the admin API).
         let receivedAt = Date()
@@ -41,7 +44,6 @@ final class CallController: @unchecked Sendable {
         var okRetransmitter: SIP2xxRetransmitter?
         var okTimer: Scheduled<Void>?
         var answerTimer: Scheduled<Void>?
-        var localCSeq: UInt32 = 0
         var logger: Logger
         /// Our current SDP (the answer, or our offer for an offerless INVITE); re-INVITEs change
         /// its direction and version.
@@ -50,8 +52,10 @@ final class CallController: @unchecked Sendable {
         var ourOffer: SessionDescription?
         var answerVersion: UInt64 = 1
         var lastReinvite: (cseq: UInt32, response: SIPMessage)?
-        /// A re-INVITE or UPDATE offer is being applied (CallController+Modify.swift): another gets 491.
-        var modifying = false
+        /// The INVITE usage: ACKed or not, and the session change in progress (a re-INVITE or
+        /// UPDATE offer being applied, CallController+Modify.swift, or our refresh re-INVITE):
+        /// another one meanwhile gets 491.
+        var session = InviteSession()
         /// RFC 4028 session interval in seconds (the caller refreshes), and its expiry timer.
         var sessionExpires: Int?
         var sessionTimer: Scheduled<Void>?
@@ -61,6 +65,11 @@ final class CallController: @unchecked Sendable {
         var weRefresh = false
         /// A blind transfer waiting for its outcome (CallController+Transfer.swift).
         var transfer: PendingTransfer?
+        /// `dtmf` events written for this call: a burst of 20, then 10 a second, so a flood of
+        /// keys (INFO or RFC 4733) cannot fill the event log; the rest are counted. The flow
+        /// still hears every key.
+        var digitEvents = RateLimiter(requestsPerSecond: 10, burst: 20)
+        var digitEventsDropped = 0
         /// The ACK for the 2xx to our last re-INVITE, resent when the 2xx is (CallController+SessionTimer.swift).
         var lastACK: (cseq: UInt32, ack: SIPMessage, to: SIPPeer)?
 
@@ -68,6 +77,13 @@ final class CallController: @unchecked Sendable {
             self.id = id; self.tenant = tenant; self.number = number; self.invite = invite
             self.inviteBranch = invite["Via"].flatMap { Via($0)?.branch }
             self.source = source; self.target = target; self.logger = logger
+            let tag = SIPResponses.randomToken(10)
+            localTag = tag
+            // handleInvite admits only INVITEs with Call-ID, CSeq, From and To, so the fallback
+            // (a dialog nothing can match) is never used.
+            dialog = SIPDialog(uas: invite, localTag: tag)
+                ?? SIPDialog(callID: id, localTag: tag, remoteTag: nil, remoteCSeq: UInt32.max, routeSet: [], remoteTarget: "",
+                             secure: false, localParty: "", remoteParty: "")
         }
     }
 
@@ -101,6 +117,8 @@ final class CallController: @unchecked Sendable {
     /// Voicemail storage and message waiting (VoicemailService.swift); nil in controller-only tests.
     var voicemail: VoicemailService?
     private(set) var malformedCount = 0
+    /// Requests refused by dialog matching (481, 500, 403; CallController+Dialog.swift).
+    var dialogRejectedCount = 0
     /// Shutting down: new calls are refused with 503 + Retry-After; calls in progress go on.
     var draining = false
     private var rateLimiter: RateLimiter
@@ -154,7 +172,7 @@ final class CallController: @unchecked Sendable {
         }
         switch method {
         case "INVITE": handleInvite(message, from: source)
-        case "ACK": handleAck(message)
+        case "ACK": handleAck(message, from: source)
         case "BYE": handleBye(message, from: source)
         case "CANCEL": handleCancel(message, from: source)
         case "OPTIONS":
@@ -166,10 +184,14 @@ final class CallController: @unchecked Sendable {
             send(r, source)
         case "INFO": handleInfo(message, from: source)
         case "UPDATE": handleUpdate(message, from: source)
-        case "NOTIFY" where handleReferNotify(message, from: source): break
-        case "NOTIFY":
-            send(SIPResponses.response(to: message, status: 481, reason: "Subscription Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
+        case "NOTIFY": handleNotify(message, from: source)
         case "SUBSCRIBE": handleSubscribe(message, from: source)
+        case "REFER" where message.callID.flatMap({ calls[$0] }) != nil:
+            // Matched like any request in the call (481, 500, 403), then refused: we take no transfers.
+            guard callInDialog(message, from: source) != nil else { return }
+            var r = SIPResponses.response(to: message, status: 405, reason: "Method Not Allowed", toTag: SIPResponses.randomToken(10))
+            r.append("Allow", SIPResponses.allow)
+            send(r, source)
         case "REGISTER", "REFER", "PRACK", "MESSAGE", "PUBLISH":
             var r = SIPResponses.response(to: message, status: 405, reason: "Method Not Allowed", toTag: SIPResponses.randomToken(10))
             r.append("Allow", SIPResponses.allow)
@@ -197,6 +219,16 @@ final class CallController: @unchecked Sendable {
 
     private func handleInvite(_ invite: SIPMessage, from source: SIPPeer) {
         guard let callID = invite.callID, let cseq = invite.cseq else { return }
+        let hasToTag = invite["To"].flatMap(NameAddress.init)?.tag != nil
+        if hasToTag {
+            // A re-INVITE: only in a dialog of ours, from its peer (RFC 3261 §12.2.2).
+            guard let call = callInDialog(invite, from: source) else { return }
+            if call.state == .confirmed { return handleReinvite(invite, call: call, from: source) }
+            if call.state == .ended {
+                return send(SIPResponses.response(to: invite, status: 481, reason: "Call/Transaction Does Not Exist"), source)
+            }
+            return refuse(invite, from: source, status: 491, reason: "Request Pending", log: "re-INVITE while the call is being set up")
+        }
         if let call = calls[callID] {
             if call.invite.cseq?.number == cseq.number {
                 // The same request by another path (a fork or a loop, RFC 3261 §8.2.2.2): no To
@@ -213,9 +245,13 @@ final class CallController: @unchecked Sendable {
                 if let last = call.lastInviteResponse { send(last, source) }
                 return
             }
-            if let (number, response) = call.lastReinvite, number == cseq.number { return send(response, source) }
-            if call.state == .confirmed { return handleReinvite(invite, call: call, from: source) }
-            return refuse(invite, from: source, status: 491, reason: "Request Pending", log: "re-INVITE while the call is being set up")
+            // Another INVITE without our tag on a live Call-ID: no dialog of ours (a re-INVITE
+            // must carry the To tag), so it changes nothing.
+            dialogRejectedCount += 1
+            ParleyMetrics.dialogRefused(status: 481)
+            call.logger.notice("INVITE without To tag on a live Call-ID answered 481", metadata: ["from": "\(source)"])
+            return send(SIPResponses.response(to: invite, status: 481, reason: "Call/Transaction Does Not Exist",
+                                              toTag: SIPResponses.randomToken(10)), source)
         }
 
         if case let .refuse(r, why) = authenticator.admit(invite, from: source) {
@@ -293,13 +329,14 @@ final class CallController: @unchecked Sendable {
         send(r, call.source)
     }
 
-    private func handleAck(_ ack: SIPMessage) {
-        guard let callID = ack.callID, let call = calls[callID] else { return }
+    private func handleAck(_ ack: SIPMessage, from source: SIPPeer) {
+        guard let call = callInDialog(ack, from: source) else { return }
         // The ACK for the 2xx to a re-INVITE: only the retransmission stops.
         if call.state == .confirmed, ack.cseq?.number == call.okRetransmitter?.response.cseq?.number { return stopRetransmitting(call) }
         guard call.state == .answered else { return }
         stopRetransmitting(call)
         call.state = .confirmed
+        call.session.acknowledged()
         restartSessionTimer(call)
         if let offer = call.ourOffer { return acceptAnswer(ack, call: call, offer: offer) }
         startApp(call)
@@ -330,14 +367,9 @@ final class CallController: @unchecked Sendable {
     }
 
     private func handleBye(_ bye: SIPMessage, from source: SIPPeer) {
-        guard let callID = bye.callID, let call = calls[callID] else {
-            return send(SIPResponses.response(to: bye, status: 481, reason: "Call/Transaction Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
-        }
+        guard let call = callInDialog(bye, from: source) else { return }
         if call.state == .ended {
-            if let r = call.byeResponse { send(r, source) } else {
-                send(SIPResponses.response(to: bye, status: 481, reason: "Call/Transaction Does Not Exist"), source)
-            }
-            return
+            return send(SIPResponses.response(to: bye, status: 481, reason: "Call/Transaction Does Not Exist"), source)
         }
         guard call.state == .answered || call.state == .confirmed else {
             return send(SIPResponses.response(to: bye, status: 481, reason: "Call/Transaction Does Not Exist", toTag: call.localTag), source)
@@ -351,7 +383,7 @@ final class CallController: @unchecked Sendable {
     private func handleCancel(_ cancel: SIPMessage, from source: SIPPeer) {
         let branch = cancel["Via"].flatMap { Via($0)?.branch }
         guard let callID = cancel.callID, let call = calls[callID], call.inviteBranch == branch,
-              call.invite.cseq?.number == cancel.cseq?.number else {
+              call.invite.cseq?.number == cancel.cseq?.number, call.dialog.classify(cancel) == .matches else {
             return send(SIPResponses.response(to: cancel, status: 481, reason: "Call/Transaction Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
         }
         send(SIPResponses.response(to: cancel, status: 200, reason: "OK", toTag: call.localTag), source)
@@ -369,6 +401,7 @@ final class CallController: @unchecked Sendable {
         defer { call.flow?.mediaEvent(event) }
         switch event {
         case let .digit(digit, source):
+            guard call.digitEvents.allow("", now: nowMilliseconds) else { call.digitEventsDropped += 1; break }
             events.emit(CallEvent("dtmf", callID: callID, [("digit", .string(String(digit))), ("source", .string(source.rawValue))]))
         case let .promptStarted(name):
             events.emit(CallEvent("prompt.started", callID: callID, [("prompt", .string(LegCallChannel.promptName(name)))]))
@@ -417,6 +450,7 @@ final class CallController: @unchecked Sendable {
     func end(_ call: Call, cause: String, emit: Bool = true) {
         guard call.state != .ended else { return }
         call.state = .ended
+        call.session.terminate()
         call.flow?.ended()
         abandonTransfer(call)
         call.okTimer?.cancel()
@@ -424,6 +458,7 @@ final class CallController: @unchecked Sendable {
         call.sessionTimer?.cancel()
         let leg = call.leg
         call.leg = nil
+        let digitEventsDropped = call.digitEventsDropped
         if let leg {
             // The counters live on the leg's loop: read them there, then close the socket.
             let events = self.events
@@ -440,6 +475,7 @@ final class CallController: @unchecked Sendable {
                                ("rtcp_sent", .int(s.rtcpSent)), ("rtcp_received", .int(s.rtcpReceived)),
                                ("rtt_ms", .int(s.roundTripMilliseconds)), ("remote_fraction_lost", .int(s.remoteFractionLost))]
                 }
+                if digitEventsDropped > 0 { fields.append(("dtmf_events_dropped", .int(digitEventsDropped))) }
                 events.emit(CallEvent("call.ended", callID: call.id, fields))
             }
         } else if emit {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -75,29 +78,44 @@ public struct CallEvent: Sendable, Equatable {
 
 /// Writes call events as JSON lines to an optional file and to the normal log, and
 /// hands them to subscribers (the admin API's live stream). Thread-safe.
+///
+/// The file is written with write(2) on a serial queue of its own, never on the caller's
+/// thread (the SIP loop must not wait on a disk): `emit` appends the line to a bounded queue
+/// and returns. A full queue, or a write that fails (ENOSPC on a full disk, EIO, EDQUOT),
+/// drops lines and counts them (`droppedCount`, logged at most once a minute) instead of
+/// trapping as `FileHandle.write(_:)` does; writing resumes when the disk has room again.
 public final class EventLog: @unchecked Sendable {
+    /// Lines waiting for the writer; beyond this many, new lines are dropped.
+    public static let defaultQueueCapacity = 4096
+
     private let lock = NIOLock()
-    private var handle: FileHandle?
+    private var fd: Int32 = -1
+    private var pending: [String] = []
+    private var writerScheduled = false
+    private let capacity: Int
+    private let writer = DispatchQueue(label: "parley.event-log")
+    private var dropped = 0
+    private var lastDropReport: UInt64 = 0
     private var subscribers: [UInt64: @Sendable (CallEvent) -> Void] = [:]
     private var nextID: UInt64 = 0
     private let logger: Logger
 
     /// - Parameter path: file to append to, created if needed; nil writes to the log only.
-    public init(path: String?, logger: Logger) throws {
+    /// - Parameter queueCapacity: lines that may wait for the writer.
+    public init(path: String?, logger: Logger, queueCapacity: Int = EventLog.defaultQueueCapacity) throws {
         self.logger = logger
+        self.capacity = max(1, queueCapacity)
         if let path {
-            if !FileManager.default.fileExists(atPath: path) {
-                guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                    throw ConfigError(file: path, line: nil, key: "--events", problem: "cannot create the event log")
-                }
+            let opened = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            guard opened >= 0 else {
+                throw ConfigError(file: path, line: nil, key: "--events", problem: "cannot open the event log for writing: \(String(cString: strerror(errno)))")
             }
-            guard let h = FileHandle(forWritingAtPath: path) else {
-                throw ConfigError(file: path, line: nil, key: "--events", problem: "cannot open the event log for writing")
-            }
-            h.seekToEndOfFile()
-            handle = h
+            fd = opened
         }
     }
+
+    /// Lines not written: the queue was full, or the write failed (full disk).
+    public var droppedCount: Int { lock.withLock { dropped } }
 
     public func emit(_ event: CallEvent) {
         let line = event.jsonLine
@@ -109,11 +127,73 @@ public final class EventLog: @unchecked Sendable {
             }
         }
         logger.info("\(event.name)", metadata: metadata)
-        let subs: [@Sendable (CallEvent) -> Void] = lock.withLock {
-            handle?.write(Data((line + "\n").utf8))
-            return Array(subscribers.values)
+        let (subs, wake): ([@Sendable (CallEvent) -> Void], Bool) = lock.withLock {
+            var wake = false
+            if fd >= 0 {
+                if pending.count < capacity {
+                    pending.append(line + "\n")
+                    wake = !writerScheduled
+                    writerScheduled = true
+                } else {
+                    dropped += 1
+                    ParleyMetrics.eventLogLineDropped()
+                }
+            }
+            return (Array(subscribers.values), wake)
         }
+        if wake { writer.async { self.writePending() } }
         for s in subs { s(event) }
+    }
+
+    /// On the writer queue: writes what is queued, batch by batch, until the queue is empty.
+    private func writePending() {
+        while true {
+            let (batch, fd): ([String], Int32) = lock.withLock {
+                let batch = pending
+                pending.removeAll(keepingCapacity: true)
+                if batch.isEmpty { writerScheduled = false }
+                return (batch, self.fd)
+            }
+            guard !batch.isEmpty else { return }
+            guard fd >= 0 else { continue }
+            for line in batch where !EventLog.writeAll(fd, line) {
+                let error = errno
+                ParleyMetrics.eventLogLineDropped()
+                let report: Int? = lock.withLock {
+                    dropped += 1
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    guard lastDropReport == 0 || now - lastDropReport >= 60_000_000_000 else { return nil }
+                    lastDropReport = now
+                    return dropped
+                }
+                if let report {
+                    logger.error("event log write failed; lines dropped", metadata: [
+                        "error": "\(String(cString: strerror(error)))", "dropped": "\(report)"])
+                }
+            }
+        }
+    }
+
+    /// write(2) until the whole line is out (a short write continues, EINTR retries).
+    /// False on any other error; a line cut short by one is lost, the next starts afresh.
+    static func writeAll(_ fd: Int32, _ line: String) -> Bool {
+        var bytes = Array(line.utf8)
+        return bytes.withUnsafeMutableBytes { buffer -> Bool in
+            guard let base = buffer.baseAddress else { return true }
+            var offset = 0
+            while offset < buffer.count {
+                let n = Glibc.write(fd, base + offset, buffer.count - offset)
+                if n > 0 { offset += n; continue }
+                if n < 0, errno == EINTR { continue }
+                return false
+            }
+            return true
+        }
+    }
+
+    /// Waits until every line emitted so far was written (or dropped).
+    public func flush() {
+        writer.sync {}
     }
 
     /// Registers a subscriber; returns a token for `unsubscribe`.
@@ -129,11 +209,17 @@ public final class EventLog: @unchecked Sendable {
         _ = lock.withLock { subscribers.removeValue(forKey: token) }
     }
 
+    /// Writes what is queued, syncs and closes the file; later events go to the log only.
     public func close() {
-        lock.withLock {
-            try? handle?.synchronize()
-            try? handle?.close()
-            handle = nil
+        flush()
+        let fd: Int32 = lock.withLock {
+            let fd = self.fd
+            self.fd = -1
+            pending.removeAll()
+            return fd
         }
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        _ = Glibc.close(fd)
     }
 }

@@ -19,7 +19,8 @@ public struct ParleyConfig: Sendable, Equatable {
 
     public struct SIP: Sendable, Equatable {
         public var listen: [ListenAddress]
-        /// Networks that may send INVITE (others get 403).
+        /// Networks that may send INVITE (others get 403), and session-changing requests in a
+        /// call whose caller they are not (CallController.callInDialog).
         public var trusted: [IPNetwork] = [IPNetwork("127.0.0.0/8"), IPNetwork("::1/128")].compactMap { $0 }
         /// Per-source request rate (token bucket); requests over it are dropped and counted.
         public var requestsPerSecond: Double = 100
@@ -42,6 +43,8 @@ public struct ParleyConfig: Sendable, Equatable {
         public var mediaTimeoutMilliseconds: Int64
         public var inbandDTMF: InbandDTMF
         public var symmetric: Bool
+        /// Whether media from a host other than the SDP's may be learned (`RTPLatchMode`).
+        public var latch: RTPLatchMode = .strict
         /// Codecs the answerer accepts, used in the offerer's preference order.
         public var codecs: [AudioCodec]
     }
@@ -173,7 +176,7 @@ extension ParleyConfig {
         // rtp
         var rtp = RTP(bind: "0.0.0.0", advertise: "127.0.0.1", ports: 20000...29999, mediaTimeoutMilliseconds: 30_000, inbandDTMF: .auto, symmetric: true, codecs: [.pcmu, .pcma, .opus])
         if let rtpNode = r.field(top, "rtp") {
-            let m = try r.mapping(rtpNode, allowed: ["bind", "advertise", "ports", "media_timeout", "inband_dtmf", "symmetric", "codecs"])
+            let m = try r.mapping(rtpNode, allowed: ["bind", "advertise", "ports", "media_timeout", "inband_dtmf", "symmetric", "latch", "codecs"])
             if let v = r.field(m, "bind") { rtp.bind = try r.string(v) }
             if let v = r.field(m, "advertise") { rtp.advertise = try r.string(v) } else { rtp.advertise = rtp.bind == "0.0.0.0" ? "127.0.0.1" : rtp.bind }
             if let v = r.field(m, "ports") {
@@ -190,6 +193,10 @@ extension ParleyConfig {
                 rtp.inbandDTMF = mode
             }
             if let v = r.field(m, "symmetric") { rtp.symmetric = try r.bool(v) }
+            if let v = r.field(m, "latch") {
+                guard let mode = RTPLatchMode(rawValue: try r.string(v)) else { throw r.error(v, "expected strict or any") }
+                rtp.latch = mode
+            }
             if let v = r.field(m, "codecs") {
                 let names = try r.strings(v)
                 var codecs: [AudioCodec] = []

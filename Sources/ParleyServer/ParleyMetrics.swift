@@ -19,6 +19,17 @@ enum ParleyMetrics {
         counter.increment()
     }
 
+    /// `parley_sip_dialog_refusals_total{status}`: requests refused by dialog matching (481,
+    /// 500, 403; CallController+Dialog.swift), a sign of someone probing live calls.
+    static func dialogRefused(status: Int) {
+        Counter(label: "parley_sip_dialog_refusals_total", dimensions: [("status", String(status))]).increment()
+    }
+
+    /// `parley_event_log_dropped_total`: event log lines not written (queue full, disk full).
+    static func eventLogLineDropped() {
+        Counter(label: "parley_event_log_dropped_total").increment()
+    }
+
     /// `parley_licence_refusals_total{tenant,licence}`: calls refused over a tenant's licence.
     static func licenceRefused(tenant: String, licence: String) {
         Counter(label: "parley_licence_refusals_total", dimensions: [("tenant", tenant), ("licence", licence)]).increment()

@@ -19,6 +19,11 @@ enum SIPResponses {
         }
         if let callID = request["Call-ID"] { r.append("Call-ID", callID) }
         if let cseq = request["CSeq"] { r.append("CSeq", cseq) }
+        // §12.1.1: a response that makes a dialog copies the Record-Route, so the peer's
+        // route set is the same as ours.
+        if (101..<300).contains(status), request.method == "INVITE" || request.method == "SUBSCRIBE" {
+            for h in request.headers where h.name == "Record-Route" { r.headers.append(h) }
+        }
         r.append("Server", server)
         return r
     }

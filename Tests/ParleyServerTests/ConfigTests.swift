@@ -47,7 +47,7 @@ struct ConfigTests {
     @Test("each mistake is one line naming the file, the line, the key and the problem")
     func errors() {
         #expect(error(ConfigTests.valid.replacingOccurrences(of: "media_timeout", with: "media_timout"))
-            == "p.yaml:6: rtp.media_timout: unknown key (expected one of: advertise, bind, codecs, inband_dtmf, media_timeout, ports, symmetric)")
+            == "p.yaml:6: rtp.media_timout: unknown key (expected one of: advertise, bind, codecs, inband_dtmf, latch, media_timeout, ports, symmetric)")
         #expect(error(ConfigTests.valid.replacingOccurrences(of: "30000-30099", with: "30099-30000"))
             == "p.yaml:5: rtp.ports: expected a range like 20000-29999 within 1024-65534")
         #expect(error(ConfigTests.valid.replacingOccurrences(of: "1500ms", with: "soon"))

@@ -221,10 +221,11 @@ DEFAULT_NUMBERS = {"100": "{ play: welcome }"}
 
 def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media_timeout: float = MEDIA_TIMEOUT_S,
                  numbers: dict[str, str] | None = None, tenant_extra: str = "", tcp: bool = False,
-                 sip_extra: str = "", inband_dtmf: str = "always", top_extra: str = "") -> Path:
+                 sip_extra: str = "", inband_dtmf: str = "always", top_extra: str = "", rtp_extra: str = "") -> Path:
     """The contract's config; `numbers` maps a number to its inline YAML flow mapping;
     `tenant_extra` is more YAML for the demo tenant (indented four spaces); `top_extra` is
-    more top-level YAML (e.g. an `admin:` section)."""
+    more top-level YAML (e.g. an `admin:` section); `sip_extra` and `rtp_extra` are more keys
+    of those sections (indented two spaces)."""
     numbers = numbers or DEFAULT_NUMBERS
     path.write_text(
         "sip:\n"
@@ -238,6 +239,7 @@ def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media
         # Calls here mix RFC 4733 and in-band keys, so detect in-band on every leg unless a
         # test asks otherwise (the server's default is auto).
         f"  inband_dtmf: {inband_dtmf}\n"
+        + rtp_extra +
         f"prompts: {prompts}\n"
         "shutdown_grace: 2s\n"
         + top_extra +
@@ -253,11 +255,11 @@ def write_config(path: Path, sip_port: int, rtp_start: int, prompts: Path, media
 def start_server(parley_bin: Path, tmp_path: Path, prompts: Path, numbers: dict[str, str] | None = None,
                  tenant_extra: str = "", tcp: bool = False, sip_extra: str = "",
                  media_timeout: float = MEDIA_TIMEOUT_S, env: dict[str, str] | None = None,
-                 inband_dtmf: str = "always", top_extra: str = "") -> ParleyServer:
+                 inband_dtmf: str = "always", top_extra: str = "", rtp_extra: str = "") -> ParleyServer:
     sip_port = free_udp_port()
     rtp_start = free_port_block(RTP_RANGE_SIZE)
     config = write_config(tmp_path / "parley.yaml", sip_port, rtp_start, prompts, numbers=numbers, tenant_extra=tenant_extra, tcp=tcp, sip_extra=sip_extra,
-                          media_timeout=media_timeout, inband_dtmf=inband_dtmf, top_extra=top_extra)
+                          media_timeout=media_timeout, inband_dtmf=inband_dtmf, top_extra=top_extra, rtp_extra=rtp_extra)
     events = tmp_path / "events.jsonl"
     stderr_path = tmp_path / "parley.stderr"
     with open(stderr_path, "wb") as err, open(tmp_path / "parley.stdout", "wb") as out:

@@ -129,12 +129,14 @@ def _rand(n: int = 10) -> str:
 
 
 class SipUA:
-    """One UDP socket on 127.0.0.1 talking to the server at 127.0.0.1:server_port."""
+    """One UDP socket on `local_host` (127.0.0.1 unless a test plays another host, e.g. an
+    attacker on 127.0.0.66) talking to the server at host:server_port."""
 
-    def __init__(self, server_port: int, host: str = "127.0.0.1"):
+    def __init__(self, server_port: int, host: str = "127.0.0.1", local_host: str = "127.0.0.1"):
         self.server = (host, server_port)
+        self.local_host = local_host
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((local_host, 0))
         self.local_port = self.sock.getsockname()[1]
         self.received: list[SipMessage] = []  # every message seen, in order
         self.pending: list[SipMessage] = []   # messages not yet consumed by a wait
@@ -215,13 +217,13 @@ class SipUA:
         to_uri = to_uri or uri
         lines = [
             f"{method} {uri} SIP/2.0",
-            f"Via: SIP/2.0/UDP 127.0.0.1:{self.local_port};branch={branch};rport",
+            f"Via: SIP/2.0/UDP {self.local_host}:{self.local_port};branch={branch};rport",
             "Max-Forwards: 70",
-            f"From: <sip:e2e@127.0.0.1:{self.local_port}>;tag={from_tag}",
+            f"From: <sip:e2e@{self.local_host}:{self.local_port}>;tag={from_tag}",
             f"To: <{to_uri}>" + (f";tag={to_tag}" if to_tag else ""),
             f"Call-ID: {call_id}",
             f"CSeq: {cseq} {method}",
-            f"Contact: <sip:e2e@127.0.0.1:{self.local_port}>",
+            f"Contact: <sip:e2e@{self.local_host}:{self.local_port}>",
             "User-Agent: parley-e2e",
         ]
         lines += extra or []

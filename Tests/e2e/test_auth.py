@@ -17,7 +17,7 @@ try:
 except ImportError as error:  # a missing peer is a failure, not a skip
     raise ImportError("pjsua2 is missing: run the suite through scripts/test, which installs PyPI "
                       "pjsua2-python into .venv-e2e") from error
-from test_pjsua2 import Call, pump, start_endpoint  # noqa: E402
+from test_pjsua2 import Call, account_config, pump, start_endpoint  # noqa: E402
 
 REALM = "parley.test"
 USER = "alice"
@@ -131,8 +131,7 @@ def pjsua_call(server, password: str, talk_seconds: float = 2.0):
     ep.libCreate()
     try:
         start_endpoint(ep, no_vad=True)   # RTP all the time, not only while someone speaks
-        acfg = pj.AccountConfig()
-        acfg.idUri = f"sip:{USER}@127.0.0.1"
+        acfg = account_config(f"sip:{USER}@127.0.0.1")
         acfg.sipConfig.authCreds.append(pj.AuthCredInfo("digest", REALM, USER, pj.PJSIP_CRED_DATA_PLAIN_PASSWD, password))
         account = pj.Account()
         account.create(acfg)

@@ -252,3 +252,35 @@ def test_malformed_in_dialog_requests_are_refused_and_the_call_goes_on(parley_se
         assert call.bye().status == 200
     ended = parley_server.wait_event(lambda e: e.get("event") == "call.ended" and e.get("call_id") == call.call_id, 3.0)
     assert ended is not None and ended.get("cause") == "bye", ended
+
+
+def test_requests_we_send_in_a_dialog_follow_its_route_set(parley_server):
+    """Given an INVITE that passed a proxy (Record-Route with lr), the 200 copies the
+    Record-Route, and the BYE the server sends at the media timeout goes to the proxy with
+    the route set as Route, our tag in From, the caller's in To and the caller's Contact as
+    Request-URI (RFC 3261 §12.2.1.1, loose routing)."""
+    with sipua.SipUA(parley_server.sip_port) as ua, rtp.RtpListener() as listener, \
+            rtp.RtpListener() as proxy:
+        call = sipua.Call(ua, "100")
+        route = f"<sip:127.0.0.1:{proxy.port};lr>"
+        ua.send_raw(ua.request("INVITE", call.uri, call.call_id, 1, call.from_tag, body=sipua.make_sdp(listener.port),
+                               branch=call.invite_branch, extra=[f"Record-Route: {route}"]))
+        call.final = ua.wait_final(call.call_id, "INVITE", 5.0)
+        assert call.final is not None and call.final.status == 200, f"{call.final}{parley_server.describe()}"
+        assert call.final.get("record-route") == route, call.final
+        call.to_tag = sipua.tag_of(call.final.get("to"))
+        call.ack()
+        # No RTP from the caller: the media timeout ends the call with a BYE, sent to the proxy.
+        deadline = time.monotonic() + MEDIA_TIMEOUT_S + 3.0
+        bye = None
+        while bye is None and time.monotonic() < deadline:
+            for _, data, _ in proxy.snapshot():
+                msg = sipua.parse_message(data)
+                if msg.method == "BYE":
+                    bye = msg
+            time.sleep(0.05)
+        assert bye is not None, "no BYE reached the proxy" + parley_server.describe()
+        assert bye.get("route") == route, bye
+        assert bye.start_line.split()[1] == f"sip:e2e@127.0.0.1:{ua.local_port}", bye.start_line
+        assert sipua.tag_of(bye.get("from")) == call.to_tag and sipua.tag_of(bye.get("to")) == call.from_tag, bye
+        assert ua.wait_request("BYE", call.call_id, 0.5) is None, "the BYE bypassed the proxy"

@@ -165,14 +165,13 @@ def test_pjsua2_walks_the_menu_and_hears_each_level(ivr_server, ivr_prompts, tmp
     """pjsua2 (PJSIP) dials the menu, sends RFC 4733 keys 1 and 2 and records what it hears;
     the recording holds the three greetings in order."""
     import pjsua2 as pj
-    from test_pjsua2 import Call, hang_up, pump, start_endpoint
+    from test_pjsua2 import Call, account_config, hang_up, pump, start_endpoint
     recording = tmp_path / "pjsua2-heard.wav"
     ep = pj.Endpoint()
     ep.libCreate()
     try:
         start_endpoint(ep, clock_rate=8000)
-        acfg = pj.AccountConfig()
-        acfg.idUri = "sip:pjsua2@127.0.0.1"
+        acfg = account_config("sip:pjsua2@127.0.0.1")
         account = pj.Account()
         account.create(acfg)
         call = Call(account)

@@ -1,4 +1,5 @@
-"""Media-plane behaviour seen from outside: symmetric RTP (latching) for callers behind NAT."""
+"""Media-plane behaviour seen from outside: symmetric RTP (latching) for callers behind NAT,
+learning a source with rtp.latch: any, the jitter buffer, RTCP."""
 from __future__ import annotations
 
 import socket
@@ -10,6 +11,7 @@ import pytest
 
 import rtp
 import sipua
+from conftest import running_server
 
 
 def test_symmetric_rtp_latches_to_the_first_source_and_ignores_strangers(parley_server):
@@ -51,6 +53,43 @@ def test_symmetric_rtp_latches_to_the_first_source_and_ignores_strangers(parley_
     assert ended is not None, "no call.ended" + parley_server.describe()
     assert ended.get("rtp_stranger") == 30, f"stranger packets counted: {ended}"
     assert ended.get("rtp_in") == 55, f"packets accepted from the latched source: {ended}"
+
+
+@pytest.fixture
+def learning_server(parley_bin, prompts_dir, tmp_path):
+    with running_server(parley_bin, tmp_path, prompts_dir, rtp_extra="  latch: any\n") as server:
+        yield server
+
+
+def test_latch_any_learns_another_host_only_from_packets_in_sequence(learning_server):
+    """Given rtp.latch: any and a caller whose RTP comes from another host than its SDP names
+    (127.0.0.66, a NAT that rewrites the address), packets out of sequence are dropped and
+    teach nothing; four in sequence latch the leg there, and the media follows."""
+    server = learning_server
+    try:
+        nat = rtp.RtpListener(host="127.0.0.66")
+    except OSError as e:
+        pytest.skip(f"cannot bind 127.0.0.66: {e}")
+    with nat, sipua.SipUA(server.sip_port) as ua, rtp.RtpListener() as offered:
+        call = ua.invite("100", sipua.make_sdp(offered.port, (0, 101)), timeout=5.0)
+        assert call.final is not None and call.final.status == 200, f"INVITE: {call.final}{server.describe()}"
+        call.ack()
+        target = (call.answer_sdp["c"], call.answer_sdp["audio_port"])
+        silence = rtp.ulaw_encode(np.zeros(160, dtype=np.int32))
+        for i in range(10):  # every other sequence number: never a run
+            nat.sendto(rtp.build_rtp(0, 100 + 2 * i, 160 * i, 0xCAFE, silence), target)
+            time.sleep(0.02)
+        time.sleep(0.3)
+        assert nat.count() == 0, "learned from packets out of sequence"
+        for i in range(25):
+            nat.sendto(rtp.build_rtp(0, 500 + i, 160 * (10 + i), 0xCAFE, silence), target)
+            time.sleep(0.02)
+        assert nat.wait_for(10, 2.0), "the leg did not learn the NAT's address" + server.describe()
+        assert call.bye().status == 200
+    ended = server.wait_event(lambda e: e.get("event") == "call.ended" and e.get("call_id") == call.call_id, 3.0)
+    assert ended is not None, "no call.ended" + server.describe()
+    # 10 out of sequence and the first 3 of the run were dropped; the 4th latched.
+    assert ended.get("rtp_stranger") == 13 and ended.get("rtp_in") == 22, ended
 
 
 def test_jitter_buffer_reorders_drops_duplicates_and_conceals_a_loss(parley_server):

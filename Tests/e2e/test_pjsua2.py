@@ -65,6 +65,16 @@ def start_endpoint(ep, clock_rate: int | None = None, no_vad: bool = False):
         ep.codecSetPriority(codec.codecId, prio)
 
 
+def account_config(id_uri: str):
+    """An account whose media is bound to and announced at 127.0.0.1, so its SDP names the
+    address its RTP really comes from: Parley takes media only from the SDP's host by default
+    (docs/security.md), and pjsua would otherwise announce the host's first interface."""
+    acfg = pj.AccountConfig()
+    acfg.idUri = id_uri
+    acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
+    return acfg
+
+
 def hang_up(ep, call, account):
     """Hangs up, waits for the BYE to complete and releases the account."""
     call.hangup(pj.CallOpParam())
@@ -78,8 +88,7 @@ def test_pjsua2_places_a_g711_call_with_rfc4733_dtmf(parley_server):
     try:
         start_endpoint(ep)
 
-        acfg = pj.AccountConfig()
-        acfg.idUri = "sip:pjsua2@127.0.0.1"
+        acfg = account_config("sip:pjsua2@127.0.0.1")
         acfg.sipConfig.proxies = pj.StringVector()
         account = pj.Account()
         account.create(acfg)

@@ -12,7 +12,7 @@ import pytest
 import sipua
 import rtp
 from conftest import free_udp_port, running_server
-from test_pjsua2 import pj, pump, start_endpoint
+from test_pjsua2 import account_config, pj, pump, start_endpoint
 
 
 class TargetUAS:
@@ -89,8 +89,7 @@ def run_transfer(server, target: TargetUAS, settle):
     calls: list = []
     try:
         start_endpoint(ep)
-        acfg = pj.AccountConfig()
-        acfg.idUri = "sip:pjsua2@127.0.0.1"
+        acfg = account_config("sip:pjsua2@127.0.0.1")
         account = pj.Account()
         account.create(acfg)
         call = Transferee(account, calls)

@@ -23,7 +23,7 @@ try:
 except ImportError as error:  # a missing peer is a failure, not a skip
     raise ImportError("pjsua2 is missing: run the suite through scripts/test") from error
 
-from test_pjsua2 import Call, hang_up, pump, start_endpoint
+from test_pjsua2 import Call, account_config, hang_up, pump, start_endpoint
 
 NUMBERS = {"300": '{ voicemail: "2001" }', "100": "{ play: welcome }"}
 
@@ -80,8 +80,7 @@ def test_pjsua2_leaves_a_message_that_is_stored_whole_with_its_row(parley_bin, p
         ep.libCreate()
         try:
             start_endpoint(ep, clock_rate=8000, no_vad=True)
-            acfg = pj.AccountConfig()
-            acfg.idUri = '"Bob Caller" <sip:3225550100@127.0.0.1>'
+            acfg = account_config('"Bob Caller" <sip:3225550100@127.0.0.1>')
             account = pj.Account()
             account.create(acfg)
             call = Call(account)

@@ -59,7 +59,7 @@ def prompt_count(server, call_id: str, name: str, event: str = "prompt.started")
 
 def test_pjsua2_hears_envelope_and_message_and_deletes_it(parley_bin, prompts_dir, tmp_path):
     import pjsua2 as pj
-    from test_pjsua2 import Call, pump, start_endpoint
+    from test_pjsua2 import Call, account_config, pump, start_endpoint
 
     with running_server(parley_bin, tmp_path, prompts_dir, numbers=NUMBERS, tenant_extra=MAILBOXES) as server:
         config = server.config_path
@@ -83,8 +83,7 @@ def test_pjsua2_hears_envelope_and_message_and_deletes_it(parley_bin, prompts_di
         ep.libCreate()
         try:
             start_endpoint(ep, clock_rate=8000, no_vad=True)
-            acfg = pj.AccountConfig()
-            acfg.idUri = "sip:1001@127.0.0.1"
+            acfg = account_config("sip:1001@127.0.0.1")
             account = pj.Account()
             account.create(acfg)
             call = Call(account)
