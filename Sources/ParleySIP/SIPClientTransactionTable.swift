@@ -43,6 +43,7 @@ public struct SIPClientTransactionTable<Destination> {
     }
 
     private var entries: [SIPTransactionKey: Entry] = [:]
+    private var timers = SIPTimerHeap<SIPTransactionKey>()
     public let timerValues: SIPTimerValues
 
     public init(timerValues: SIPTimerValues = .rfc3261) { self.timerValues = timerValues }
@@ -51,7 +52,13 @@ public struct SIPClientTransactionTable<Destination> {
     public var count: Int { entries.count }
 
     /// When the driver must call `tick(now:)` next.
-    public var nextDeadline: Int64? { entries.values.compactMap { $0.transaction.nextDeadline }.min() }
+    public var nextDeadline: Int64? { timers.nextDeadline }
+
+    /// Stores `entry` under `key` and sets its timer.
+    private mutating func store(_ entry: Entry, at key: SIPTransactionKey) {
+        entries[key] = entry
+        timers.schedule(key, at: entry.transaction.nextDeadline)
+    }
 
     /// Starts a transaction for `request` (an INVITE gets the INVITE client transaction, any
     /// other method the non-INVITE one; never an ACK, which has none). The request's top Via
@@ -66,7 +73,7 @@ public struct SIPClientTransactionTable<Destination> {
         } else {
             (transaction, actions) = SIPClientNonInviteTransaction.start(request: request, transport: transport, now: now, timerValues: timerValues)
         }
-        entries[key] = Entry(transaction: transaction, destination: destination, handler: handler)
+        store(Entry(transaction: transaction, destination: destination, handler: handler), at: key)
         return outputs(actions, key: key)
     }
 
@@ -74,17 +81,21 @@ public struct SIPClientTransactionTable<Destination> {
     public mutating func receive(_ response: SIPMessage, now: Int64) -> [Output]? {
         guard let key = SIPTransactionKey(response: response), var entry = entries[key] else { return nil }
         let actions = entry.transaction.receive(response, now: now)
-        entries[key] = entry
+        store(entry, at: key)
         return outputs(actions, key: key)
     }
 
     /// Fires every due timer of every transaction.
     public mutating func tick(now: Int64) -> [Output] {
         var result: [Output] = []
-        for key in entries.keys {
-            guard var entry = entries[key], let deadline = entry.transaction.nextDeadline, deadline <= now else { continue }
+        for key in timers.popDue(now: now) {
+            guard var entry = entries[key] else { continue }
+            guard let deadline = entry.transaction.nextDeadline, deadline <= now else {
+                store(entry, at: key)
+                continue
+            }
             let actions = entry.transaction.tick(now: now)
-            entries[key] = entry
+            store(entry, at: key)
             result += outputs(actions, key: key)
         }
         return result
@@ -94,7 +105,7 @@ public struct SIPClientTransactionTable<Destination> {
     public mutating func transportError(for request: SIPMessage, now: Int64) -> [Output] {
         guard let key = SIPTransactionKey(sentRequest: request), var entry = entries[key] else { return [] }
         let actions = entry.transaction.transportError(now: now)
-        entries[key] = entry
+        store(entry, at: key)
         return outputs(actions, key: key)
     }
 
@@ -108,7 +119,9 @@ public struct SIPClientTransactionTable<Destination> {
             case let .passToTU(response): report((response.status ?? 0) < 200 ? .provisional(response) : .final(response))
             case .timeout: report(.timeout)
             case .transportError: report(.transportError)
-            case .terminated: entries[key] = nil
+            case .terminated:
+                entries[key] = nil
+                timers.schedule(key, at: nil)
             }
         }
         return result

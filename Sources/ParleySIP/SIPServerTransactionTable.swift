@@ -21,12 +21,20 @@ extension SIPServerNonInviteTransaction: SIPServerTransaction {}
 /// (top Via, Call-ID, CSeq), so the driver can route every response it sends through
 /// `respond`. No I/O and no clock: the driver passes `now` (ms), performs the outputs and
 /// keeps one timer at `nextDeadline`.
+///
+/// Bounded: at most `capacity` transactions. A new request beyond it gets no transaction and
+/// comes back as `.overloaded`, for the driver to answer 503 statelessly.
 public struct SIPServerTransactionTable<Destination> {
     public enum Output {
         case send(SIPMessage, Destination)
         /// Timer H: no ACK came for a final failure response to this INVITE.
         case timeout(SIPMessage)
+        /// A new request while the table is full: no transaction was made for it.
+        case overloaded(SIPMessage, Destination)
     }
+
+    /// The default bound: 32 s of lingering transactions at about 1,500 requests a second.
+    public static var defaultCapacity: Int { 50_000 }
 
     struct Entry {
         var transaction: any SIPServerTransaction
@@ -37,16 +45,32 @@ public struct SIPServerTransactionTable<Destination> {
 
     private var entries: [SIPTransactionKey: Entry] = [:]
     private var byResponse: [String: SIPTransactionKey] = [:]
+    private var timers = SIPTimerHeap<SIPTransactionKey>()
     public let timerValues: SIPTimerValues
+    public let capacity: Int
 
-    public init(timerValues: SIPTimerValues = .rfc3261) { self.timerValues = timerValues }
+    public init(timerValues: SIPTimerValues = .rfc3261, capacity: Int = SIPServerTransactionTable.defaultCapacity) {
+        self.timerValues = timerValues
+        self.capacity = max(1, capacity)
+    }
 
     public var count: Int { entries.count }
 
-    public var nextDeadline: Int64? {
-        entries.values.compactMap { entry in
-            [entry.transaction.nextDeadline, entry.answered ? nil : entry.started + timerValues.transactionTimeout].compactMap { $0 }.min()
-        }.min()
+    public var nextDeadline: Int64? { timers.nextDeadline }
+
+    /// The entry's next timer: its transaction's, or the TU's 32 s to answer at all.
+    private func deadline(of entry: Entry) -> Int64? {
+        let unanswered = entry.answered ? nil : entry.started + timerValues.transactionTimeout
+        switch (entry.transaction.nextDeadline, unanswered) {
+        case let (a?, b?): return min(a, b)
+        case let (a, b): return a ?? b
+        }
+    }
+
+    /// Stores `entry` under `key` and sets its timer.
+    private mutating func store(_ entry: Entry, at key: SIPTransactionKey) {
+        entries[key] = entry
+        timers.schedule(key, at: deadline(of: entry))
     }
 
     /// A received request. Returns the outputs of the transaction it belongs to (a
@@ -58,14 +82,15 @@ public struct SIPServerTransactionTable<Destination> {
         guard let key = SIPTransactionKey(request: request) else { return nil }
         if var entry = entries[key] {
             let actions = entry.transaction.receive(request, now: now)
-            entries[key] = entry
+            store(entry, at: key)
             return outputs(actions, key: key)
         }
         guard request.method != "ACK", let responseKey = SIPServerTransactionTable.responseKey(request) else { return nil }
+        guard entries.count < capacity else { return [.overloaded(request, destination)] }
         let transaction: any SIPServerTransaction = request.method == "INVITE"
             ? SIPServerInviteTransaction(request: request, transport: transport, now: now, timerValues: timerValues)
             : SIPServerNonInviteTransaction(request: request, transport: transport, now: now, timerValues: timerValues)
-        entries[key] = Entry(transaction: transaction, destination: destination, started: now)
+        store(Entry(transaction: transaction, destination: destination, started: now), at: key)
         byResponse[responseKey] = key
         return nil
     }
@@ -76,22 +101,26 @@ public struct SIPServerTransactionTable<Destination> {
               var entry = entries[key] else { return nil }
         let actions = entry.transaction.respond(response, now: now)
         if (response.status ?? 0) >= 200 { entry.answered = true }
-        entries[key] = entry
+        store(entry, at: key)
         return outputs(actions, key: key)
     }
 
+    /// Fires the timers that are due: only those transactions are visited.
     public mutating func tick(now: Int64) -> [Output] {
         var result: [Output] = []
-        for key in Array(entries.keys) {
+        for key in timers.popDue(now: now) {
             guard var entry = entries[key] else { continue }
             if !entry.answered, now >= entry.started + timerValues.transactionTimeout {
                 // The TU never gave a final response (a request it dropped): forget it.
                 remove(key)
                 continue
             }
-            guard let deadline = entry.transaction.nextDeadline, deadline <= now else { continue }
+            guard let deadline = entry.transaction.nextDeadline, deadline <= now else {
+                store(entry, at: key)
+                continue
+            }
             let actions = entry.transaction.tick(now: now)
-            entries[key] = entry
+            store(entry, at: key)
             result += outputs(actions, key: key)
         }
         return result
@@ -116,6 +145,7 @@ public struct SIPServerTransactionTable<Destination> {
             byResponse[responseKey] = nil
         }
         entries[key] = nil
+        timers.schedule(key, at: nil)
     }
 
     /// What a response copies from its request (§8.2.6.2): top Via, Call-ID, CSeq.

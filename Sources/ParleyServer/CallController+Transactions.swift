@@ -44,12 +44,31 @@ extension CallController {
         perform(outputs)
     }
 
+    /// The transaction table is full: a stateless 503 with Retry-After (RFC 3261 §21.5.4),
+    /// counted, and at most one log line every 10 s.
+    private func refuseOverloaded(_ request: SIPMessage, peer: SIPPeer) {
+        overloadRefusals += 1
+        ParleyMetrics.sipOverloadRefused()
+        let now = nowMilliseconds
+        if now - lastOverloadLog >= 10_000 {
+            lastOverloadLog = now
+            logger.warning("SIP transaction table full: new requests get 503", metadata: [
+                "max_transactions": "\(serverTransactions.capacity)", "refused_so_far": "\(overloadRefusals)"])
+        }
+        var response = SIPResponses.response(to: request, status: 503, reason: "Service Unavailable")
+        response.append("Retry-After", "5")
+        response.append("Content-Length", "0")
+        transportSend(response, peer)
+    }
+
     private func perform(_ outputs: [SIPServerTransactionTable<SIPPeer>.Output]) {
         for output in outputs {
             switch output {
             case let .send(message, peer): transportSend(message, peer)
             case let .timeout(request):
                 logger.debug("no ACK for a final failure response (Timer H)", metadata: ["call-id": "\(request.callID ?? "")"])
+            case let .overloaded(request, peer):
+                refuseOverloaded(request, peer: peer)
             }
         }
         armTransactionTimer()

@@ -108,6 +108,9 @@ final class CallController: @unchecked Sendable {
                                               emit: { [events] in events.emit($0) })
     /// Transactions of requests received and sent, and their one timer (CallController+Transactions.swift).
     var serverTransactions = SIPServerTransactionTable<SIPPeer>()
+    /// New requests refused because the transaction table was full, and when that was last logged (ms).
+    var overloadRefusals = 0
+    var lastOverloadLog: Int64 = .min / 2
     var clientTransactions = SIPClientTransactionTable<SIPPeer>()
     var transactionTimer: Scheduled<Void>?
     var transactionTimerDeadline: Int64?
@@ -133,6 +136,7 @@ final class CallController: @unchecked Sendable {
         self.loop = loop; self.config = config; self.media = media; self.prompts = prompts
         self.events = events; self.logger = logger; self.localHost = localHost; self.localPort = localPort
         rateLimiter = RateLimiter(requestsPerSecond: config.sip.requestsPerSecond, burst: config.sip.burst)
+        serverTransactions = SIPServerTransactionTable(capacity: config.sip.maxTransactions)
     }
 
     func attach(send: @escaping (SIPMessage, SIPPeer) -> Void) {

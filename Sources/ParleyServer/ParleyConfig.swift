@@ -34,6 +34,9 @@ public struct ParleyConfig: Sendable, Equatable {
         public var sessionExpires: Int?
         /// How long a blind transfer may wait for the final NOTIFY, in ms (RFC 3515).
         public var transferTimeoutMilliseconds: Int64 = 30_000
+        /// Server transactions kept at once (each lingers up to 32 s); new requests beyond
+        /// get a stateless 503 with Retry-After.
+        public var maxTransactions: Int = SIPServerTransactionTable<Int>.defaultCapacity
     }
 
     public struct RTP: Sendable, Equatable {
@@ -142,7 +145,7 @@ extension ParleyConfig {
         var listen: [ListenAddress] = []
         var sipSettings = SIP(listen: [])
         if let sipNode = r.field(top, "sip") {
-            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit", "min_session_expires", "auth", "session_expires", "transfer_timeout"])
+            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit", "min_session_expires", "auth", "session_expires", "transfer_timeout", "max_transactions"])
             if let t = r.field(sip, "trusted") {
                 let texts = try r.strings(t)
                 sipSettings.trusted = try texts.enumerated().map { i, text in
@@ -155,6 +158,7 @@ extension ParleyConfig {
             if let v = r.field(sip, "min_session_expires") { sipSettings.minSessionExpires = Int(try r.duration(v) / 1000) }
             if let v = r.field(sip, "session_expires") { sipSettings.sessionExpires = max(1, Int(try r.duration(v) / 1000)) }
             if let v = r.field(sip, "transfer_timeout") { sipSettings.transferTimeoutMilliseconds = max(100, try r.duration(v)) }
+            if let v = r.field(sip, "max_transactions") { sipSettings.maxTransactions = try r.int(v, in: 100...10_000_000) }
             if let rl = r.field(sip, "rate_limit") {
                 let m = try r.mapping(rl, allowed: ["requests_per_second", "burst"])
                 if let v = r.field(m, "requests_per_second") { sipSettings.requestsPerSecond = Double(try r.int(v, in: 1...1_000_000)) }

@@ -25,6 +25,12 @@ enum ParleyMetrics {
         Counter(label: "parley_sip_dialog_refusals_total", dimensions: [("status", String(status))]).increment()
     }
 
+    /// `parley_sip_overload_refusals_total`: new requests answered 503 because the server
+    /// transaction table was at `sip.max_transactions`.
+    static func sipOverloadRefused() {
+        Counter(label: "parley_sip_overload_refusals_total").increment()
+    }
+
     /// `parley_event_log_dropped_total`: event log lines not written (queue full, disk full).
     static func eventLogLineDropped() {
         Counter(label: "parley_event_log_dropped_total").increment()

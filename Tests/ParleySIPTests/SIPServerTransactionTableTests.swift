@@ -1,3 +1,4 @@
+import ParleyTestSupport
 import Testing
 @testable import ParleySIP
 
@@ -6,12 +7,53 @@ func performServer(_ outputs: [SIPServerTransactionTable<String>.Output]) -> [St
         switch $0 {
         case let .send(m, destination): return "\(m.status ?? 0) → \(destination)"
         case let .timeout(request): return "timeout \(request.method ?? "")"
+        case let .overloaded(request, destination): return "overloaded \(request.method ?? "") ← \(destination)"
         }
     }
 }
 
 struct ServerTransactionTableTests {
     let invite = TransactionFixtures.request("INVITE", branch: "z9hG4bK-inv1")
+
+    @Test func givenAFullTableThenANewRequestIsOverloadedButRetransmissionsAndACKsStillWork() {
+        var table = SIPServerTransactionTable<String>(capacity: 2)
+        let first = TransactionFixtures.request("OPTIONS", branch: "z9hG4bK-o1")
+        #expect(table.receive(first, from: "a", transport: .udp, now: 0) == nil)
+        #expect(table.receive(invite, from: "b", transport: .udp, now: 0) == nil)
+        let third = TransactionFixtures.request("OPTIONS", branch: "z9hG4bK-o3")
+        // When: a third transaction would start. Then: none is made; the driver answers 503.
+        #expect(table.receive(third, from: "c", transport: .udp, now: 1).map(performServer) == ["overloaded OPTIONS ← c"])
+        #expect(table.count == 2)
+        // A retransmission of a known request is still answered from its transaction.
+        _ = table.respond(TransactionFixtures.response(200, to: first), now: 2)
+        #expect(table.receive(first, from: "a", transport: .udp, now: 3).map(performServer) == ["200 → a"])
+        // Once a transaction ends, there is room again (non-INVITE over UDP: Timer J, 64*T1).
+        _ = table.tick(now: 2 + 32_000)
+        #expect(table.receive(third, from: "c", transport: .udp, now: 32_010) == nil)
+    }
+
+    @Test func givenManyTransactionsThenTheTimersFireInDeadlineOrderAndOnlyWhenDue() {
+        // Seeded: 500 OPTIONS answered at scattered times; each lingers exactly Timer J (32 s).
+        var rng = SeededRandom(seed: 42)
+        var table = SIPServerTransactionTable<String>()
+        var answeredAt: [Int64] = []
+        for i in 0..<500 {
+            let now = Int64(rng.next() % 10_000)
+            let request = TransactionFixtures.request("OPTIONS", branch: "z9hG4bK-m\(i)")
+            _ = table.receive(request, from: "p", transport: .udp, now: now)
+            _ = table.respond(TransactionFixtures.response(200, to: request), now: now)
+            answeredAt.append(now)
+        }
+        #expect(table.count == 500)
+        #expect(table.nextDeadline == answeredAt.min()! + 32_000)
+        // Half-way: exactly those whose Timer J has passed are gone.
+        let cut: Int64 = 5_000 + 32_000
+        _ = table.tick(now: cut)
+        #expect(table.count == answeredAt.filter { $0 + 32_000 > cut }.count)
+        #expect(table.nextDeadline == answeredAt.filter { $0 + 32_000 > cut }.min().map { $0 + 32_000 })
+        _ = table.tick(now: 50_000)
+        #expect(table.count == 0 && table.nextDeadline == nil)
+    }
 
     @Test func givenANewRequestThenItGoesToTheTUAndItsRetransmissionIsAnsweredFromTheTransaction() {
         var table = SIPServerTransactionTable<String>()

@@ -73,3 +73,41 @@ def test_a_flooding_source_is_throttled_and_others_are_not(throttled_server):
         flood.close()
         other.close()
     assert throttled_server.alive()
+
+
+def test_a_full_transaction_table_answers_503_and_the_server_stays_up(parley_bin, prompts_dir, tmp_path):
+    """Given room for 100 server transactions (each OPTIONS lingers 32 s, Timer J; the
+    readiness probe holds one or two), 160 distinct OPTIONS get 200 until the table is full
+    and 503 with Retry-After from then on; an INVITE is refused the same way, the server
+    logs it and stays up, and still answers a retransmission of a request it holds."""
+    extra = "  max_transactions: 100\n  rate_limit: { requests_per_second: 100000, burst: 100000 }\n"
+    with running_server(parley_bin, tmp_path, prompts_dir, sip_extra=extra) as server:
+        port = server.sip_port
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(2.0)
+        statuses: list[int] = []
+        retry_after = set()
+        try:
+            for n in range(160):
+                options_from(sock, port, n)
+                data = sock.recv(65535).decode(errors="replace")
+                status = int(data.split(" ", 2)[1])
+                statuses.append(status)
+                if status == 503:
+                    retry_after |= {line.split(":", 1)[1].strip() for line in data.split("\r\n")
+                                    if line.lower().startswith("retry-after:")}
+            ok = statuses.count(200)
+            assert 95 <= ok <= 100 and statuses == [200] * ok + [503] * (160 - ok), statuses
+            assert retry_after == {"5"}, retry_after
+            # A retransmission of a held request is answered from its transaction, full or not.
+            options_from(sock, port, 7)
+            again = sock.recv(65535).decode(errors="replace")
+            assert again.startswith("SIP/2.0 200"), again
+        finally:
+            sock.close()
+        with sipua.SipUA(port) as ua, rtp.RtpListener() as listener:
+            call = ua.invite("100", sipua.make_sdp(listener.port), timeout=3.0)
+            assert call.final is not None and call.final.status == 503, call.final
+        assert server.alive(), server.describe()
+        assert "SIP transaction table full" in server.stderr, server.stderr_tail()
