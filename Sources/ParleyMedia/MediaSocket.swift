@@ -6,13 +6,8 @@ import NIOCore
 enum MediaSocket {
     /// Binds a UDP socket to host:port (port 0: any); returns the descriptor.
     static func open(host: String, port: Int, receiveBuffer: Int = 0) throws -> Int32 {
-        // A literal address as configured; a host name (e.g. localhost) is resolved.
-        let address: SocketAddress
-        if let literal = try? SocketAddress(ipAddress: host, port: port) {
-            address = literal
-        } else {
-            address = try SocketAddress.makeAddressResolvingHost(host, port: port)
-        }
+        // A literal address as configured; a host name (e.g. localhost) is resolved, IPv4 first.
+        let address = try SocketAddress.resolvingPreferringIPv4(host, port: port)
         let fd = address.withSockAddr { pointer, length in
             parley_udp_open(pointer, socklen_t(length), Int32(receiveBuffer))
         }

@@ -89,7 +89,7 @@ public final class TestCaller: @unchecked Sendable {
     public func run() async throws -> Summary {
         guard let uri = SIPURI(options.target), uri.scheme.lowercased() == "sip" else { throw Failure.badTarget(options.target) }
         let remote: SocketAddress
-        do { remote = try SocketAddress.makeAddressResolvingHost(uri.host, port: uri.port ?? 5060) } catch {
+        do { remote = try SocketAddress.resolvingPreferringIPv4(uri.host, port: uri.port ?? 5060) } catch {
             throw Failure.cannotResolve(uri.host)
         }
         let play = try options.play.map { try TestCaller.readAudio($0) }
@@ -233,7 +233,7 @@ public final class TestCaller: @unchecked Sendable {
                              inbox: SIPDatagramInbox) -> Dialog {
         let to = final["To"] ?? "<\(options.target)>"
         let target = final["Contact"].flatMap(NameAddress.init)?.uri ?? options.target
-        let targetAddress = SIPURI(target).flatMap { try? SocketAddress.makeAddressResolvingHost($0.host, port: $0.port ?? 5060) } ?? remote
+        let targetAddress = SIPURI(target).flatMap { try? SocketAddress.resolvingPreferringIPv4($0.host, port: $0.port ?? 5060) } ?? remote
         var ack = request("ACK", uri: target, to: to, localHost: localHost, port: inbox.localPort, cseq: invite.cseq?.number)
         ack.set("Content-Length", "0")
         inbox.send(ack, to: targetAddress)
