@@ -37,6 +37,10 @@ public struct ParleyConfig: Sendable, Equatable {
         /// Server transactions kept at once (each lingers up to 32 s); new requests beyond
         /// get a stateless 503 with Retry-After.
         public var maxTransactions: Int = SIPServerTransactionTable<Int>.defaultCapacity
+        /// How long a call may stay on hold (our stream or theirs `sendonly`/`inactive`)
+        /// before we end it, in ms, unless session timers keep it refreshed (RFC 4028): a
+        /// held call whose peer vanished would otherwise hold its licence and ports forever.
+        public var maxHoldMilliseconds: Int64 = 2 * 3_600_000
     }
 
     public struct RTP: Sendable, Equatable {
@@ -145,7 +149,7 @@ extension ParleyConfig {
         var listen: [ListenAddress] = []
         var sipSettings = SIP(listen: [])
         if let sipNode = r.field(top, "sip") {
-            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit", "min_session_expires", "auth", "session_expires", "transfer_timeout", "max_transactions"])
+            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit", "min_session_expires", "auth", "session_expires", "transfer_timeout", "max_transactions", "max_hold"])
             if let t = r.field(sip, "trusted") {
                 let texts = try r.strings(t)
                 sipSettings.trusted = try texts.enumerated().map { i, text in
@@ -158,6 +162,7 @@ extension ParleyConfig {
             if let v = r.field(sip, "min_session_expires") { sipSettings.minSessionExpires = Int(try r.duration(v) / 1000) }
             if let v = r.field(sip, "session_expires") { sipSettings.sessionExpires = max(1, Int(try r.duration(v) / 1000)) }
             if let v = r.field(sip, "transfer_timeout") { sipSettings.transferTimeoutMilliseconds = max(100, try r.duration(v)) }
+            if let v = r.field(sip, "max_hold") { sipSettings.maxHoldMilliseconds = max(1000, try r.duration(v)) }
             if let v = r.field(sip, "max_transactions") { sipSettings.maxTransactions = try r.int(v, in: 100...10_000_000) }
             if let rl = r.field(sip, "rate_limit") {
                 let m = try r.mapping(rl, allowed: ["requests_per_second", "burst"])
