@@ -50,6 +50,21 @@ extension CallController {
         if SIPDialog.changesSession(method), !isDialogPeer(source, of: call) {
             return reject(403, "Forbidden", "\(source.address.ipAddress ?? "?") is neither this call's peer nor a trusted network")
         }
+        if SIPDialog.changesSession(method), config.sip.auth != nil {
+            // The same digest check as the INVITE's (a 401 challenge keeps the dialog's CSeq
+            // where it was, so the retry with credentials is in order), by the same user.
+            switch authenticator.admit(request, from: source) {
+            case let .refuse(r, why):
+                (call.logger).notice("in-dialog request not authenticated", metadata: [
+                    "method": "\(method)", "status": "\(r.status ?? 0)", "from": "\(source.address)", "why": "\(why)"])
+                send(r, source)
+                return nil
+            case let .admit(user):
+                if let user, let owner = call.authenticatedUser, user != owner {
+                    return reject(403, "Forbidden", "authenticated as another user than the caller")
+                }
+            }
+        }
         call.dialog.accept(request)
         return call
     }

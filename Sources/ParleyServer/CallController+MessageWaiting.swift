@@ -15,11 +15,16 @@ extension CallController {
         var subscription: Subscription
         let tenant: String
         let mailbox: String
-        let peer: SIPPeer
+        /// Where the subscriber's requests come from, and so where its NOTIFYs go (updated
+        /// by refreshes): never the Contact, which a stranger could point at a third party.
+        var peer: SIPPeer
+        /// The digest user that created it (nil when admitted as trusted): refreshes must be
+        /// that user's too.
+        let user: String?
         var timer: Scheduled<Void>?
 
-        init(subscription: Subscription, tenant: String, mailbox: String, peer: SIPPeer) {
-            self.subscription = subscription; self.tenant = tenant; self.mailbox = mailbox; self.peer = peer
+        init(subscription: Subscription, tenant: String, mailbox: String, peer: SIPPeer, user: String?) {
+            self.subscription = subscription; self.tenant = tenant; self.mailbox = mailbox; self.peer = peer; self.user = user
         }
     }
 
@@ -28,6 +33,10 @@ extension CallController {
     static let subscriptionExpiry = (minimum: 60, maximum: 3600, default: 3600)
     /// Subscriptions kept at once; beyond, new ones get 503 (memory stays bounded).
     static let maximumSubscriptions = 10_000
+    /// Subscriptions one source address may hold, and one tenant: a desk phone watches a few
+    /// mailboxes, and one tenant (or one host) cannot take the whole table from the others.
+    static let maximumSubscriptionsPerSource = 64
+    static let maximumSubscriptionsPerTenant = 2_000
 
     /// Notifies every subscriber of the mailbox and its configured target of a new summary.
     /// Called by the voicemail application on every change; safe from any thread.
@@ -71,10 +80,15 @@ extension CallController {
             r.append("Allow-Events", CallController.messageSummaryEvent)
             return send(r, source)
         }
-        if let ip = source.address.ipAddress, !config.sip.trusted.contains(where: { $0.contains(ip) }) {
-            var r = SIPResponses.response(to: subscribe, status: 403, reason: "Forbidden", toTag: SIPResponses.randomToken(10))
-            r.appendWarning(399, "\(ip) is not a trusted network")
+        // Admitted like an INVITE: a trusted network, or (with `sip.auth`) digest credentials of
+        // a user who may reach the Request-URI's tenant; others get 403 or a challenge.
+        let user: String?
+        switch authenticator.admit(subscribe, from: source) {
+        case let .refuse(r, why):
+            logger.notice("SUBSCRIBE refused", metadata: ["from": "\(source.address)", "status": "\(r.status ?? 0)", "why": "\(why)"])
             return send(r, source)
+        case let .admit(admitted):
+            user = admitted
         }
         let requested = subscribe["Expires"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         let limits = CallController.subscriptionExpiry
@@ -86,6 +100,12 @@ extension CallController {
         if toTag != nil, existing?.subscription.localTag != toTag {
             return send(SIPResponses.response(to: subscribe, status: 481, reason: "Subscription Does Not Exist"), source)
         }
+        if let entry = existing, let refusal = refreshRefusal(entry, from: source, user: user) {
+            logger.notice("subscription refresh refused", metadata: ["from": "\(source.address)", "mailbox": "\(entry.mailbox)", "why": "\(refusal)"])
+            var r = SIPResponses.response(to: subscribe, status: 403, reason: "Forbidden")
+            r.appendWarning(399, refusal)
+            return send(r, source)
+        }
         if case let .tooBrief(minimum) = grant {
             var r = SIPResponses.response(to: subscribe, status: 423, reason: "Interval Too Brief", toTag: toTag ?? SIPResponses.randomToken(10))
             r.append("Min-Expires", "\(minimum)")
@@ -93,6 +113,7 @@ extension CallController {
         }
         guard case let .granted(seconds) = grant else { return }
         if let entry = existing {
+            entry.peer = source
             send(accepted(subscribe, seconds: seconds, localTag: entry.subscription.localTag, contact: mailboxContact(entry.mailbox)), source)
             return renew(entry, by: subscribe, seconds: seconds)
         }
@@ -100,10 +121,12 @@ extension CallController {
               let mailbox = uri.user, tenant.numbers[mailbox] != nil || tenant.messageWaitingTargets[mailbox] != nil || tenant.mailboxes[mailbox] != nil else {
             return send(SIPResponses.response(to: subscribe, status: 404, reason: "Not Found", toTag: SIPResponses.randomToken(10)), source)
         }
-        guard mailboxSubscriptions.count < CallController.maximumSubscriptions else {
+        if let (bound, full) = subscriptionCapReached(tenant: tenant.name, source: source) {
+            logger.notice("SUBSCRIBE refused", metadata: ["from": "\(source.address)", "tenant": "\(tenant.name)", "why": "\(full)"])
+            ParleyMetrics.subscriptionRefused(bound: bound)
             var r = SIPResponses.response(to: subscribe, status: 503, reason: "Service Unavailable", toTag: SIPResponses.randomToken(10))
             r.append("Retry-After", "300")
-            r.appendWarning(399, "too many subscriptions")
+            r.appendWarning(399, full)
             return send(r, source)
         }
         let localTag = SIPResponses.randomToken(10)
@@ -114,7 +137,7 @@ extension CallController {
             return send(r, source)
         }
         send(accepted(subscribe, seconds: seconds, localTag: localTag, contact: mailboxContact(mailbox)), source)
-        let entry = MailboxSubscription(subscription: subscription, tenant: tenant.name, mailbox: mailbox, peer: source)
+        let entry = MailboxSubscription(subscription: subscription, tenant: tenant.name, mailbox: mailbox, peer: source, user: user)
         logger.info("mailbox subscription", metadata: ["tenant": "\(tenant.name)", "mailbox": "\(mailbox)", "expires": "\(seconds)"])
         if seconds == 0 {
             // A fetch (RFC 6665 §4.4.3): one NOTIFY with the state, the subscription ends at once.
@@ -124,6 +147,33 @@ extension CallController {
         mailboxSubscriptions[subscription.key] = entry
         armExpiry(entry)
         notifySubscriber(entry, summary: currentSummary(tenant: tenant.name, mailbox: mailbox))
+    }
+
+    /// Why a refresh of `entry` may not come from `source` (nil when it may): it must come
+    /// from the subscriber's address (any port) or a trusted network, and, when the
+    /// subscription was made by a digest user, be that user's.
+    private func refreshRefusal(_ entry: MailboxSubscription, from source: SIPPeer, user: String?) -> String? {
+        guard let ip = source.address.ipAddress else { return "no source address" }
+        if ip != entry.peer.address.ipAddress, !config.sip.trusted.contains(where: { $0.contains(ip) }) {
+            return "\(ip) is neither the subscriber nor a trusted network"
+        }
+        if let owner = entry.user, user != owner { return "the subscription belongs to another user" }
+        return nil
+    }
+
+    /// Which bound a new subscription from `source` to `tenant` would break, if any: its
+    /// name (`total`, `source`, `tenant`) and the Warning text.
+    func subscriptionCapReached(tenant: String, source: SIPPeer) -> (String, String)? {
+        if mailboxSubscriptions.count >= CallController.maximumSubscriptions { return ("total", "too many subscriptions") }
+        let ip = source.address.ipAddress
+        var fromSource = 0, ofTenant = 0
+        for entry in mailboxSubscriptions.values {
+            if entry.peer.address.ipAddress == ip { fromSource += 1 }
+            if entry.tenant == tenant { ofTenant += 1 }
+        }
+        if fromSource >= CallController.maximumSubscriptionsPerSource { return ("source", "too many subscriptions from \(ip ?? "?")") }
+        if ofTenant >= CallController.maximumSubscriptionsPerTenant { return ("tenant", "too many subscriptions for tenant \(tenant)") }
+        return nil
     }
 
     private func renew(_ entry: MailboxSubscription, by subscribe: SIPMessage, seconds: Int) {
@@ -182,8 +232,10 @@ extension CallController {
             state: state ?? SubscriptionState(.active, expires: left), contentType: MessageSummary.contentType,
             body: withAccount(summary, tenant: entry.tenant, mailbox: entry.mailbox).serialized,
             via: via(for: entry.peer), contact: mailboxContact(entry.mailbox), userAgent: SIPResponses.server)
-        let destination = peer(for: entry.subscription.nextHop, dialog: entry.peer)
-        startClientTransaction(notify, to: destination) { [weak self] event in
+        // To the address the subscriber's SUBSCRIBE came from (its TCP connection while open):
+        // a record-routing proxy is that address anyway, and a Contact or Record-Route naming
+        // some third party must not turn us into a NOTIFY cannon aimed at it.
+        startClientTransaction(notify, to: entry.peer) { [weak self] event in
             guard let self, let status = event.finalStatus, status == 481 || status == 408 || status == 503 else { return }
             self.logger.notice("subscriber gone; subscription ended", metadata: ["mailbox": "\(entry.mailbox)", "status": "\(status)"])
             self.endSubscription(entry)

@@ -70,6 +70,13 @@ final class CallController: @unchecked Sendable {
         /// still hears every key.
         var digitEvents = RateLimiter(requestsPerSecond: 10, burst: 20)
         var digitEventsDropped = 0
+        /// The digest user the INVITE authenticated as (nil: admitted as trusted); requests
+        /// that change the session must come from the same user (CallController+Dialog.swift).
+        var authenticatedUser: String?
+        /// When the call went on hold (either side's stream `sendonly`/`inactive`), in ms on
+        /// `nowMilliseconds`; nil while not on hold (CallController+Hold.swift).
+        var heldSince: Int64?
+        var holdTimer: Scheduled<Void>?
         /// The ACK for the 2xx to our last re-INVITE, resent when the 2xx is (CallController+SessionTimer.swift).
         var lastACK: (cseq: UInt32, ack: SIPMessage, to: SIPPeer)?
 
@@ -258,8 +265,10 @@ final class CallController: @unchecked Sendable {
                                               toTag: SIPResponses.randomToken(10)), source)
         }
 
-        if case let .refuse(r, why) = authenticator.admit(invite, from: source) {
-            return refuse(invite, from: source, response: r, log: why)
+        let authenticatedUser: String?
+        switch authenticator.admit(invite, from: source) {
+        case let .refuse(r, why): return refuse(invite, from: source, response: r, log: why)
+        case let .admit(user): authenticatedUser = user
         }
         if draining {
             var r = SIPResponses.response(to: invite, status: 503, reason: "Service Unavailable", toTag: SIPResponses.randomToken(10))
@@ -310,6 +319,7 @@ final class CallController: @unchecked Sendable {
         }
         let call = Call(id: callID, tenant: tenant.name, number: user, invite: invite, source: source, target: number.target,
                         logger: logger.with("call-id", callID))
+        call.authenticatedUser = authenticatedUser
         let from = invite["From"].flatMap(NameAddress.init)
         events.emit(CallEvent("call.received", callID: callID, [
             ("tenant", .string(tenant.name)), ("number", .string(user)), ("from", .string(from?.uri ?? "")),

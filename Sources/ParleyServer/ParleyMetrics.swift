@@ -40,4 +40,10 @@ enum ParleyMetrics {
     static func licenceRefused(tenant: String, licence: String) {
         Counter(label: "parley_licence_refusals_total", dimensions: [("tenant", tenant), ("licence", licence)]).increment()
     }
+
+    /// `parley_sip_subscription_refusals_total{bound}`: SUBSCRIBEs answered 503 because a
+    /// subscription bound was reached (`total`, `source` or `tenant`).
+    static func subscriptionRefused(bound: String) {
+        Counter(label: "parley_sip_subscription_refusals_total", dimensions: [("bound", bound)]).increment()
+    }
 }
