@@ -70,20 +70,11 @@ public final class SQLiteVoicemailStore: VoicemailStore {
     }
 
     public func verifyPIN(_ pin: String, for key: MailboxKey, now: Date) async throws(StoreError) -> PINVerification {
-        let state = try await database.loginState(key, now: now)
-        if let until = state.lockedUntil {
-            logger.notice("voicemail login refused: mailbox locked", metadata: ["mailbox": "\(key)", "locked_until": "\(until)"])
-            return .locked(until: until)
-        }
-        // The hash is computed outside any transaction: tens of ms must not hold the writer.
-        if state.hash.verify(pin: pin) {
-            try await database.clearLoginFailures(key)
-            return .ok
-        }
-        let answer = try await database.recordLoginFailure(key, now: now, policy: lockout)
+        // The attempt is counted before the hash is checked (AppDatabase+Login.swift).
+        let answer = try await database.verifyPIN(key, now: now, policy: lockout) { $0.verify(pin: pin) }
         switch answer {
         case let .locked(until):
-            logger.warning("voicemail login: wrong PIN, mailbox locked", metadata: ["mailbox": "\(key)", "locked_until": "\(until)"])
+            logger.warning("voicemail login refused or wrong: mailbox locked", metadata: ["mailbox": "\(key)", "locked_until": "\(until)"])
         case let .wrong(left):
             logger.notice("voicemail login: wrong PIN", metadata: ["mailbox": "\(key)", "attempts_before_lockout": "\(left)"])
         case .ok:
@@ -270,7 +261,7 @@ public final class SQLiteVoicemailStore: VoicemailStore {
         do {
             let writer = try AudioFileWriter(path: recording.temporaryPath, sampleRate: audio.sampleRate)
             try audio.samples.withUnsafeBufferPointer { (p) throws(AudioFileError) in try writer.write(p) }
-            writer.finish()
+            try writer.close()
         } catch {
             files.removeTemporary(recording.temporaryPath)
             throw Self.map(error, path: recording.temporaryPath)
