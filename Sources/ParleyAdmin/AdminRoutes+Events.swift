@@ -9,13 +9,18 @@ import ParleyServer
 /// else does, so idle proxies keep the connection and a gone client is noticed.
 extension AdminRoutes {
     func registerEvents(on router: Router<BasicRequestContext>) {
-        router.get("/v1/events") { request, _ -> Response in self.events(request) }
+        router.get("/v1/events") { request, _ -> Response in try self.events(request) }
     }
 
-    func events(_ request: Request) -> Response {
+    func events(_ request: Request) throws -> Response {
         let sse = request.headers[.accept]?.lowercased().contains("text/event-stream") ?? false
         let render: @Sendable (CallEvent) -> String = sse ? AdminRoutes.serverSentEvent : AdminRoutes.line
-        let stream = streams.stream(render: render)
+        guard let stream = streams.stream(render: render) else {
+            var e = AdminError(.serviceUnavailable, "too_many_streams",
+                               "\(streams.limit) event streams are open already (admin.max_event_streams)")
+            e.headers[.retryAfter] = "30"
+            throw e
+        }
         var headers = HTTPFields()
         headers[.contentType] = sse ? "text/event-stream" : "application/x-ndjson"
         headers[.cacheControl] = "no-store"

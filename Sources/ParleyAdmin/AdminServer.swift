@@ -55,7 +55,7 @@ public final class AdminServer: Service, Sendable {
             logger.warning("the admin API token is shorter than 16 characters; use a long random one")
         }
         let exporter = registry.map { MetricsExporter(server: server, registry: $0) }
-        let streams = EventStreams(events: server.events)
+        let streams = EventStreams(events: server.events, limit: admin.maxEventStreams)
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: AdminErrorMiddleware())
         router.add(middleware: BearerTokenMiddleware(token: token))

@@ -13,6 +13,9 @@ extension ParleyConfig {
         public var tokenEnvironmentVariable: String = "PARLEY_ADMIN_TOKEN"
         /// Largest request body accepted (greeting uploads), in bytes; larger gets 413.
         public var maxBodyBytes: Int = 10 * 1024 * 1024
+        /// Live event streams (`GET /v1/events`) open at once; more get 503. Each holds a
+        /// buffer of up to 4,096 events and an HTTP connection.
+        public var maxEventStreams: Int = 32
 
         public init() {}
 
@@ -29,11 +32,11 @@ extension ParleyConfig {
         }
     }
 
-    /// Parses `admin: { listen: "127.0.0.1:8089", token_env: PARLEY_ADMIN_TOKEN, max_body: 10MB }`.
+    /// Parses `admin: { listen: "127.0.0.1:8089", token_env: PARLEY_ADMIN_TOKEN, max_body: 10MB, max_event_streams: 32 }`.
     /// Absent: no admin API.
     static func parseAdmin(_ r: YAMLReader, _ top: [(String, YAMLReader.Value)]) throws -> Admin? {
         guard let node = r.field(top, "admin") else { return nil }
-        let m = try r.mapping(node, allowed: ["listen", "token_env", "max_body"])
+        let m = try r.mapping(node, allowed: ["listen", "token_env", "max_body", "max_event_streams"])
         var admin = Admin()
         if let v = r.field(m, "listen") {
             let text = try r.string(v)
@@ -58,6 +61,7 @@ extension ParleyConfig {
             admin.maxBodyBytes = try byteSize(r, v)
             guard (1024...(1 << 30)).contains(admin.maxBodyBytes) else { throw r.error(v, "must be between 1KB and 1GB") }
         }
+        if let v = r.field(m, "max_event_streams") { admin.maxEventStreams = try r.int(v, in: 1...10_000) }
         return admin
     }
 

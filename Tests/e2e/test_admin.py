@@ -472,6 +472,39 @@ def test_event_stream_sees_a_real_call_start_and_end(admin_server, sse):
         reader.close()
 
 
+def test_event_streams_are_capped_and_a_closed_one_frees_its_place(parley_bin, prompts_dir, tmp_path):
+    """Given admin.max_event_streams 2: two streams open, a third gets 503 JSON with
+    Retry-After; once one closes, a new one opens."""
+    port = free_tcp_port()
+    with running_server(parley_bin, tmp_path, prompts_dir, numbers=NUMBERS,
+                        top_extra=admin_yaml(port, extra=", max_event_streams: 2"),
+                        env={"PARLEY_E2E_ADMIN_TOKEN": TOKEN}) as server:
+        api = Admin(port)
+        api.wait_up()
+        first, second = EventReader(port), EventReader(port)
+        try:
+            st, h, data = api.request("GET", "/v1/events")
+            assert_json_error(st, h, data, 503, "a third event stream")
+            assert h.get("retry-after") == "30", h
+            first.conn.sock.shutdown(socket.SHUT_RDWR)
+            first.close()
+            # The server notices the closed stream when a write fails: a keep-alive goes every
+            # 15 s, and the first one after the close only draws the reset.
+            deadline = time.monotonic() + 35.0
+            while True:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/v1/events", headers={"Authorization": f"Bearer {TOKEN}"})
+                status = conn.getresponse().status
+                conn.close()
+                if status == 200 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            assert status == 200, f"no stream after one closed: {status}{server.describe()}"
+        finally:
+            first.close()
+            second.close()
+
+
 def test_calls_list_and_hang_up(admin_server):
     api = admin_server.api
     call = SipCall(admin_server)
