@@ -79,6 +79,7 @@ public struct SMTPClient: Sendable {
             ehlo = try await c.command("HELO \(settings.heloName)")
         }
         try expect(ehlo, "EHLO")
+        var secured = false
         if let tls = tlsContext {
             if ehlo.offers("STARTTLS") {
                 try expect(try await c.command("STARTTLS"), "STARTTLS")
@@ -87,11 +88,16 @@ public struct SMTPClient: Sendable {
                 try await c.startTLS(context: tls, serverHostname: hostIsName ? settings.host : nil)
                 ehlo = try await c.command("EHLO \(settings.heloName)")
                 try expect(ehlo, "EHLO after STARTTLS")
+                secured = true
             } else if settings.startTLS == .required {
                 throw SMTPClientError.tlsUnavailable
             }
         }
         if let user = settings.username {
+            // RFC 4954 §4 and RFC 4616 §6: PLAIN and LOGIN carry the password in clear, so
+            // credentials go out only inside TLS, unless the operator wrote `starttls: off`.
+            // An `opportunistic` relay without STARTTLS is a deferral, never a plain-text AUTH.
+            guard secured || settings.startTLS == .off else { throw SMTPClientError.authenticationNeedsTLS }
             try await authenticate(c, ehlo: ehlo, user: user, password: settings.password ?? "")
         }
         try expect(try await c.command("MAIL FROM:<\(sender.address)>"), "MAIL FROM")

@@ -7,6 +7,9 @@ public enum SMTPClientError: Error, Equatable, CustomStringConvertible {
     case tlsUnavailable
     case tlsFailed(String)
     case authenticationUnavailable
+    /// Credentials are configured but the session is not encrypted (no STARTTLS offered)
+    /// and `starttls` is not explicitly `off`: AUTH is not sent.
+    case authenticationNeedsTLS
     case unexpectedReply(step: String, reply: SMTPReply)
 
     public var description: String {
@@ -18,6 +21,8 @@ public enum SMTPClientError: Error, Equatable, CustomStringConvertible {
         case .tlsUnavailable: return "the relay does not offer STARTTLS (required by mail.starttls)"
         case let .tlsFailed(why): return "TLS failed: \(why)"
         case .authenticationUnavailable: return "the relay offers neither AUTH PLAIN nor AUTH LOGIN"
+        case .authenticationNeedsTLS:
+            return "the relay does not offer STARTTLS: the username and password are not sent in plain text (set mail.starttls: off to allow it)"
         case let .unexpectedReply(step, reply): return "\(step): \(reply)"
         }
     }

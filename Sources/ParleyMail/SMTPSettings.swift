@@ -1,9 +1,11 @@
 /// How to reach the relay.
 public struct SMTPSettings: Sendable, Equatable {
     public enum StartTLS: String, Sendable, Equatable {
-        /// Never: plain SMTP (a relay on loopback or a trusted network).
+        /// Never: plain SMTP (a relay on loopback or a trusted network). The only mode in
+        /// which a username and password may cross the wire in plain text.
         case off
-        /// When the relay offers it; otherwise plain.
+        /// When the relay offers it; otherwise plain, but without AUTH: with credentials
+        /// configured, a relay that offers no STARTTLS is a deferral.
         case opportunistic
         /// Always: a relay that does not offer it is a deferral, never a plain-text send.
         case required
