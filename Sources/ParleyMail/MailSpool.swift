@@ -63,8 +63,10 @@ public final class MailSpool: Sendable {
     }
 
     /// Reads only a queued file's head (status listings).
-    public func head(_ name: String) -> SpoolEnvelope? {
-        guard let handle = FileHandle(forReadingAtPath: "\(new)/\(name)") else { return nil }
+    public func head(_ name: String) -> SpoolEnvelope? { headAt("\(new)/\(name)") }
+
+    func headAt(_ path: String) -> SpoolEnvelope? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         guard let data = try? handle.read(upToCount: SpoolFile.maximumHeadBytes) else { return nil }
         return try? SpoolFile.decodeHead(data).0
@@ -126,6 +128,22 @@ public final class MailSpool: Sendable {
                   let modified = attributes[.modificationDate] as? Date, now.timeIntervalSince(modified) > age else { continue }
             if unlink(path) == 0 { logger.notice("stale temporary spool file removed", metadata: ["spool": "\(name)"]) }
         }
+    }
+
+    /// The voicemails the spool holds an email for, by message id: `queued` in `new/` or
+    /// `sent/` (delivery will finish them), `failed` in `failed/` (refused for good). Listed
+    /// in the order files move (`new/`, then `sent/` and `failed/`), so a file moved during
+    /// the listing is still seen once. Only heads are read. Damaged files are not counted:
+    /// their email never went out.
+    public func voicemailReferences() -> (queued: Set<String>, failed: Set<String>) {
+        var queued = Set<String>()
+        var failedIDs = Set<String>()
+        for name in names(in: new) { if let id = headAt("\(new)/\(name)")?.voicemail?.messageID { queued.insert(id) } }
+        for name in names(in: sent) { if let id = headAt("\(sent)/\(name)")?.voicemail?.messageID { queued.insert(id) } }
+        for name in names(in: failed) where !name.hasSuffix(".reply") && !name.hasSuffix(".reason") && !name.hasSuffix(".damaged") {
+            if let id = headAt("\(failed)/\(name)")?.voicemail?.messageID { failedIDs.insert(id) }
+        }
+        return (queued, failedIDs)
     }
 
     /// How many messages `failed/` holds (not counting the reply and reason files).

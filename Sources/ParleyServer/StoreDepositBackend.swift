@@ -79,7 +79,7 @@ struct StoreDepositBackend: VoicemailDepositBackend {
             do {
                 let writer = try AudioFileWriter(path: trimmedPath, sampleRate: audio.sampleRate)
                 try audio.samples.withUnsafeBufferPointer { (p) throws(AudioFileError) in try writer.write(UnsafeBufferPointer(rebasing: p[keep])) }
-                writer.finish()
+                try writer.close()
             } catch {
                 unlink(trimmedPath)
                 return .failure(.writeFailed("\(error)"))
@@ -97,13 +97,10 @@ struct StoreDepositBackend: VoicemailDepositBackend {
     func send(_ recording: DepositRecording, envelope: DepositEnvelope) async throws(DepositError) {
         guard let stored = recordings.take(recording.id) else { throw .unavailable("recording \(recording.id) was not begun here") }
         let service = self.service
-        let store = service.store
         let e = MessageEnvelope(callerNumber: envelope.callerNumber, callerName: envelope.callerName, receivedAt: Date(), urgent: envelope.urgent)
         let result = await Task { () -> Result<VoicemailMessage, StoreError> in
             do throws(StoreError) {
-                let message = try await store.commitMessage(stored, envelope: e)
-                await service.messageDeposited(message)
-                return .success(message)
+                return .success(try await service.commitDeposit(stored, envelope: e))
             } catch {
                 return .failure(error)
             }

@@ -23,17 +23,25 @@ public final class VoicemailService: Sendable {
         var knownPINs: [MailboxKey: String] = [:]
         var publish: (@Sendable (String, String, MessageSummary) -> Void)?
         var depositObservers: [@Sendable (VoicemailMessage, Mailbox) async -> Void] = []
+        /// Whether a new message of this mailbox gets an email (set by the mail side).
+        var wantsEmail: (@Sendable (Mailbox) -> Bool)?
     }
     private let state = NIOLockedValueBox(State())
 
-    init(store: SQLiteVoicemailStore, logger: Logger) {
+    /// When this service started: every deposit of this process is later (the start-up
+    /// check of pending emails only looks at messages before it).
+    let startedAt: Date
+
+    init(store: SQLiteVoicemailStore, logger: Logger, startedAt: Date = Date()) {
         sqlite = store
         self.logger = logger
+        self.startedAt = startedAt
     }
 
     /// Opens the store under the configuration's data directory, reconciles files and rows
     /// (logging what it found), provisions the configured mailboxes and loads their counts.
     static func start(config: ParleyConfig, logger: Logger) async throws -> VoicemailService {
+        let startedAt = Date()
         let store: SQLiteVoicemailStore
         do {
             store = try SQLiteVoicemailStore.open(dataDirectory: config.storage.dataDirectory,
@@ -52,7 +60,7 @@ public final class VoicemailService: Sendable {
             "data_dir": "\(config.storage.dataDirectory)", "quarantined": "\(report.quarantined.count)",
             "flagged_damaged": "\(report.flaggedDamaged.count)", "repaired": "\(report.repaired.count)", "ignored": "\(report.ignored.count)",
         ])
-        let service = VoicemailService(store: store, logger: logger)
+        let service = VoicemailService(store: store, logger: logger, startedAt: startedAt)
         let problems = await service.provision(config)
         if let first = problems.first { throw first }
         await service.loadSummaries()
@@ -137,12 +145,26 @@ public final class VoicemailService: Sendable {
         state.withLockedValue { $0.depositObservers.append(observer) }
     }
 
-    /// A message was committed: message waiting, then the observers.
-    func messageDeposited(_ message: VoicemailMessage) async {
+    /// Sets who decides whether a new message gets an email (the mail side, when `mail:` is
+    /// configured); without it no message does.
+    func setEmailPolicy(_ wantsEmail: @escaping @Sendable (Mailbox) -> Bool) {
+        state.withLockedValue { $0.wantsEmail = wantsEmail }
+    }
+
+    /// Commits a finished recording as a new message, then tells message waiting and the
+    /// observers. When the mailbox gets email, the row is inserted with email state
+    /// `pending` in the same transaction as the message, so a crash before the spool write
+    /// leaves a row the next start spools (`PendingEmails.reconcile`), never a lost email.
+    func commitDeposit(_ recording: AudioRecording, envelope: MessageEnvelope) async throws(StoreError) -> VoicemailMessage {
+        let mailbox = try await sqlite.mailbox(recording.mailbox)
+        var e = envelope
+        if let mailbox, let wants = state.withLockedValue({ $0.wantsEmail }), wants(mailbox) { e.emailState = .pending }
+        let message = try await store.commitMessage(recording, envelope: e)
         await mailboxChanged(message.mailbox)
         let observers = state.withLockedValue { $0.depositObservers }
-        guard !observers.isEmpty, let mailbox = try? await sqlite.mailbox(message.mailbox) else { return }
+        guard !observers.isEmpty, let mailbox else { return message }
         for observer in observers { await observer(message, mailbox) }
+        return message
     }
 }
 

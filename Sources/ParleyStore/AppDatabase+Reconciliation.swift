@@ -44,3 +44,31 @@ extension AppDatabase {
         }
     }
 }
+
+extension AppDatabase {
+    /// One page of the messages whose email is `pending` and that were received before
+    /// `cutoff`, in insertion order after the row `afterRow` (0: from the start). Returns
+    /// them with the row to pass for the next page; an empty page ends the listing. Pages
+    /// keep the memory of a start-up pass bounded however many emails wait.
+    func pendingEmails(receivedBefore cutoff: Date, afterRow: Int64, limit: Int) async throws(StoreError) -> (messages: [VoicemailMessage], lastRow: Int64) {
+        try await read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT message.*, mailbox.tenant, mailbox.number, message.rowid FROM message
+                JOIN mailbox ON mailbox.id = message.mailbox_id
+                WHERE message.email_state = 'pending' AND message.received_at < ? AND message.rowid > ?
+                ORDER BY message.rowid LIMIT ?
+                """, arguments: [cutoff, afterRow, limit])
+            var last = afterRow
+            var out: [VoicemailMessage] = []
+            for row in rows {
+                // Columns 0–11 are the message's (MessageRecord(row:)), then tenant, number, rowid.
+                last = max(last, (try? row.decode(Int64.self, atIndex: 14)) ?? last)
+                guard let record = try? MessageRecord(row: row),
+                      let tenant = try? row.decode(String.self, atIndex: 12), let number = try? row.decode(String.self, atIndex: 13),
+                      let key = try? MailboxKey(tenant: tenant, number: number) else { continue }
+                out.append(record.message(in: key))
+            }
+            return (out, last)
+        }
+    }
+}

@@ -84,3 +84,20 @@ extension SQLiteVoicemailStore {
         return report
     }
 }
+
+extension SQLiteVoicemailStore {
+    /// Every message whose email is `pending` and that was received before `cutoff`, oldest
+    /// row first, read in pages of `pageSize` and handed to `body` page by page (the mail
+    /// side checks each has a spool file). A deposit inserts its row already `pending` in the
+    /// same transaction, so a crash between the commit and the spool leaves such a row.
+    public func forEachPendingEmail(receivedBefore cutoff: Date, pageSize: Int = 500,
+                                    _ body: ([VoicemailMessage]) async -> Void) async throws(StoreError) {
+        var after: Int64 = 0
+        while true {
+            let (page, last) = try await database.pendingEmails(receivedBefore: cutoff, afterRow: after, limit: max(1, pageSize))
+            guard last > after else { return }
+            after = last
+            if !page.isEmpty { await body(page) }
+        }
+    }
+}
