@@ -26,7 +26,13 @@ public enum TransferResult: Sendable, Equatable {
 public struct RecordingInfo: Sendable, Equatable {
     /// Audio written, in milliseconds (8 kHz samples / 8).
     public var durationMilliseconds: Int
-    public init(durationMilliseconds: Int) { self.durationMilliseconds = durationMilliseconds }
+    /// Why the file is not whole (the last frames or the fsync at close hit a full disk), or
+    /// nil when it is.
+    public var failure: String?
+    public init(durationMilliseconds: Int, failure: String? = nil) {
+        self.durationMilliseconds = durationMilliseconds
+        self.failure = failure
+    }
 }
 
 /// Why `play` or `record` could not start.

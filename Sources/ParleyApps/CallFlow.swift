@@ -229,13 +229,17 @@ public final class CallFlow {
 
     /// Records the caller to `path` (8 kHz WAV) until a terminator key, `silence` without a
     /// break, `maxLength`, or hang-up. A hang-up returns the recording (ended by `.hangup`)
-    /// instead of throwing, so a message left by hanging up is kept.
+    /// instead of throwing, so a message left by hanging up is kept. A file that cannot be
+    /// created or written (full disk), whether at the start, during or at the close, ends it
+    /// `.failed`: the flow tells the caller and keeps nothing.
     public func record(to path: String, maxLength: Duration, silence: Duration? = nil,
                        terminators: Set<Character> = ["#"]) async throws(CallFlowError) -> Recording {
         typeAhead.removeAll()
         let id = nextID()
         let silenceMs = silence.map { Int($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) }
-        do { try channel.startRecording(to: path, id: id, silenceMilliseconds: silenceMs) } catch { throw .channel(error) }
+        do { try channel.startRecording(to: path, id: id, silenceMilliseconds: silenceMs) } catch {
+            return Recording(path: path, durationMilliseconds: 0, endedBy: .failed(error.description))
+        }
         let generation = arm(maxLength)
         defer { disarm() }
         var end: RecordingEnd
@@ -262,6 +266,9 @@ public final class CallFlow {
             }
         }
         let info = await channel.stopRecording(id: id)
+        if let failure = info.failure {
+            if case .failed = end {} else { end = .failed(failure) }
+        }
         return Recording(path: path, durationMilliseconds: info.durationMilliseconds, endedBy: end)
     }
 

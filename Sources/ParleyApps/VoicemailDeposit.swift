@@ -106,7 +106,7 @@ public struct VoicemailDeposit: Sendable {
             let recording: DepositRecording
             do { recording = try await backend.beginRecording(mailbox) } catch {
                 if error == .mailboxFull { return try await end(flow, ["vm-mailbox-full", "goodbye"], .mailboxFull) }
-                return try await end(flow, ["vm-record-failed", "goodbye"], .failed(error.description))
+                return await failed(flow, error.description)
             }
             switch try await record(flow, into: recording, attempt: attempt) {
             case let .done(outcome):
@@ -134,14 +134,14 @@ public struct VoicemailDeposit: Sendable {
             throw error
         }
         if case let .failed(reason) = taken.endedBy {
+            // The file could not be created or written whole (full disk): nothing is kept.
             await backend.discard(recording)
-            return .done(try await end(flow, ["vm-record-failed", "goodbye"], .failed(reason)))
+            return .done(await failed(flow, reason))
         }
         let kept: Int
         do { kept = try await backend.finishRecording(recording) } catch {
             await backend.discard(recording)
-            if taken.endedBy == .hangup { return .done(.failed(error.description)) }
-            return .done(try await end(flow, ["vm-record-failed", "goodbye"], .failed(error.description)))
+            return .done(await failed(flow, error.description))
         }
         let minimum = Int(settings.minimumMessage.components.seconds * 1000 + settings.minimumMessage.components.attoseconds / 1_000_000_000_000_000)
         if kept < max(1, minimum) {
@@ -205,8 +205,21 @@ public struct VoicemailDeposit: Sendable {
             outcome = error == .mailboxFull ? .mailboxFull : .failed(error.description)
             prompts = [error == .mailboxFull ? "vm-mailbox-full" : "vm-record-failed", "goodbye"]
         }
-        if let flow { _ = try? await end(flow, prompts, outcome) }
+        if let flow { await say(flow, prompts) }
         return outcome
+    }
+
+    /// Storage failed (full disk, I/O error): the caller, when still there, hears the apology
+    /// and the call ends; the outcome is reported whatever happens to the call meanwhile.
+    private func failed(_ flow: CallFlow, _ reason: String) async -> DepositOutcome {
+        await say(flow, ["vm-record-failed", "goodbye"])
+        return .failed(reason)
+    }
+
+    /// Plays the last prompts and ends the call; a caller who hung up meanwhile ends it too.
+    private func say(_ flow: CallFlow, _ prompts: [String]) async {
+        if !flow.isHungUp { _ = try? await flow.play(prompts) }
+        flow.hangup()
     }
 
     private func end(_ flow: CallFlow, _ prompts: [String], _ outcome: DepositOutcome) async throws(CallFlowError) -> DepositOutcome {

@@ -13,8 +13,10 @@ import Synchronization
 ///
 /// The media thread never touches the disk: it copies each frame into a preallocated
 /// single-producer/single-consumer ring (no lock, no allocation) and `RecordingWriter`'s thread
-/// writes the ring to the file. A write error (full disk…) or a ring overflowing because the
-/// disk does not keep up stops the recording and calls `onFailure` once (from either thread).
+/// writes the ring to the file. A write error (full disk…), a ring overflowing because the
+/// disk does not keep up, or a file that cannot be made durable at `finish` (fsync) stops
+/// the recording and calls `onFailure` once (from either thread); `failure` keeps the
+/// reason, so whoever closes the recording knows the file is not whole.
 public final class Recorder: @unchecked Sendable {
     public let path: String
     private let writer: AudioFileWriter
@@ -41,6 +43,10 @@ public final class Recorder: @unchecked Sendable {
     /// The file could not be written (under `consumer`): nothing more is written. After an
     /// overflow, by contrast, what was queued is still written.
     private var writeError = false
+    /// Why the recording failed (see `failure`); set once, by `fail`, under `reasonLock`
+    /// (taken on the media thread only when the ring overflows, which ends the recording).
+    private var reason: String?
+    private let reasonLock = NSLock()
 
     /// Creates the file now (on the caller's thread), so a bad path fails before recording starts.
     public init(path: String, silenceMilliseconds: Int?, onSilence: @escaping @Sendable () -> Void,
@@ -58,6 +64,10 @@ public final class Recorder: @unchecked Sendable {
     deinit {
         ring.deallocate()
     }
+
+    /// Why the recording failed, or nil while it has not: after `finish`, nil means every
+    /// frame given to it is in the file and the file is on stable storage.
+    public var failure: String? { reasonLock.withLock { reason } }
 
     /// Duration written to the file, in milliseconds (final after `finish`).
     public var durationMilliseconds: Int { consumer.withLock { writer.durationMilliseconds } }
@@ -136,16 +146,21 @@ public final class Recorder: @unchecked Sendable {
 
     private func fail(_ reason: String) {
         guard failed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        reasonLock.withLock { self.reason = reason }
         onFailure(reason)
     }
 
     /// Writes what is left, flushes (fsync) and closes the file. Call after the leg let go of
-    /// the recorder, off the media thread (it waits on the disk). Idempotent.
+    /// the recorder, off the media thread (it waits on the disk). A failure here (the last
+    /// frames or the fsync hit a full disk) fails the recording like one during it: check
+    /// `failure` afterwards. Idempotent.
     public func finish() {
         consumer.withLock {
             guard !closed else { return }
             writeQueued()
-            writer.finish()
+            do { try writer.close() } catch {
+                if !writeError { fail("\(error)") }
+            }
             closed = true
         }
         RecordingWriter.shared.remove(self)

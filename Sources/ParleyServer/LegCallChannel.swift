@@ -173,12 +173,13 @@ final class LegCallChannel: CallChannel, @unchecked Sendable {
             }
             guard let (recorder, task) = closed else { return RecordingInfo(durationMilliseconds: 0) }
             await task.value
-            return RecordingInfo(durationMilliseconds: recorder.durationMilliseconds)
+            return RecordingInfo(durationMilliseconds: recorder.durationMilliseconds, failure: recorder.failure)
         }
         try? await leg.stopRecording().get()
-        // The leg no longer feeds it: flushing (fsync) happens here, off the media loop.
+        // The leg no longer feeds it: flushing (fsync) happens here, off the media loop. A
+        // failure then (full disk) reaches the flow, which keeps nothing of the take.
         recorder.finish()
-        return RecordingInfo(durationMilliseconds: recorder.durationMilliseconds)
+        return RecordingInfo(durationMilliseconds: recorder.durationMilliseconds, failure: recorder.failure)
     }
 
     func transfer(to target: String) async -> TransferResult {
