@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOCore
 import ParleySIP
 
@@ -12,6 +13,21 @@ import ParleySIP
 /// source and the user. Nonces are stateless (`DigestNonces`); the only state is the
 /// highest `nc` seen per nonce, so a captured INVITE cannot be replayed while its nonce
 /// lives.
+///
+/// Guessing is slowed per source address and per user (`GuessThrottle`, `sip.auth.lockout`):
+/// after `free_failures` wrong answers each further one makes the next wait (`backoff`,
+/// doubling up to `max_backoff`), and `source_failures` (or `user_failures`) within `window`
+/// lock the source (or user) for `duration`. While it waits or is locked, every INVITE from
+/// it gets 403 with `Retry-After` and a Warning, at once: no challenge is issued and no hash
+/// is computed. We answer instead of dropping because a retransmitted INVITE (RFC 3261
+/// §17.1.1.2) costs the attacker nothing and us a parse each time, while a final answer ends
+/// the transaction; the rate limiter already drops floods. Only failures count (a challenge,
+/// a stale or unknown nonce do not), and only configured users are tracked by name, so
+/// made-up names cannot fill the user table. A user locked out by a stranger's guesses is a
+/// denial of service on that user: `user_failures` is higher than `source_failures` for it.
+/// Asterisk and FreeSWITCH keep no such state themselves: they log each failure and leave
+/// the ban to fail2ban reading the log; this is the same fail2ban shape inside the server,
+/// with the log line (`authentication locked out`) written once per lock.
 ///
 /// Confined to the SIP event loop, like `CallController`, which owns it.
 final class DigestAuthenticator {
@@ -29,12 +45,37 @@ final class DigestAuthenticator {
     /// nonce → (highest nc accepted, when the entry may go).
     private var nonceCounts: [String: (nc: UInt32, expires: Int64)] = [:]
     static let maxTrackedNonces = 50_000
+    /// Failed answers by source address and by configured user.
+    private(set) var sourceFailures: GuessThrottle<String>
+    private(set) var userFailures: GuessThrottle<String>
+    /// INVITEs refused because their source or user was backing off or locked, since start.
+    private(set) var throttledCount = 0
+    private let throttledCounter = Counter(label: "parley_auth_throttled_total")
+    private let lockoutCounter = Counter(label: "parley_auth_lockouts_total")
 
+    /// `previous`: the authenticator this one replaces on reload; its nonce secret (so
+    /// outstanding challenges stay answerable), replay table and failure counts carry over.
     init(config: ParleyConfig, logger: Logger, hasher: any DigestHashing = CryptoDigestHashing(),
-         clock: @escaping () -> Int64 = { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }) {
+         clock: @escaping () -> Int64 = { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) },
+         previous: DigestAuthenticator? = nil) {
         self.config = config; self.logger = logger; self.hasher = hasher; self.clock = clock
-        nonces = config.sip.auth.map { DigestNonces(lifetimeMilliseconds: $0.nonceLifetimeMilliseconds) }
+        let capacity = config.sip.auth?.lockout.maxTracked ?? ParleyConfig.DigestLockout().maxTracked
+        sourceFailures = GuessThrottle(capacity: capacity)
+        userFailures = GuessThrottle(capacity: capacity)
+        nonces = config.sip.auth.map { auth in
+            previous?.nonces.map { $0.withLifetime(auth.nonceLifetimeMilliseconds) }
+                ?? DigestNonces(lifetimeMilliseconds: auth.nonceLifetimeMilliseconds)
+        }
+        if let previous {
+            nonceCounts = previous.nonceCounts
+            throttledCount = previous.throttledCount
+            if previous.sourceFailures.capacity == capacity {
+                sourceFailures = previous.sourceFailures
+                userFailures = previous.userFailures
+            }
+        }
     }
+
 
     var trackedNonceCount: Int { nonceCounts.count }
 
@@ -51,6 +92,7 @@ final class DigestAuthenticator {
         if trusted && auth.challenge == .untrusted { return .admit(user: nil) }
         let now = clock()
         let from = ip ?? "\(source)"
+        if let refusal = throttled(invite, sourceFailures.verdict(from, now: now), now: now, who: "source \(from)") { return refusal }
 
         // One Authorization per realm may come (RFC 3261 §22.4); ours is the one that counts.
         var parseError: DigestCredentialsError?
@@ -65,7 +107,7 @@ final class DigestAuthenticator {
         }
         guard let credentials = found else {
             if let parseError {
-                return forbidden(invite, "unusable Authorization from \(from): \(parseError)")
+                return failed(invite, source: from, user: nil, now: now, "unusable Authorization from \(from): \(parseError)")
             }
             return .refuse(challenge(invite, auth: auth, nonces: nonces, now: now, stale: false), why: "challenged \(from)")
         }
@@ -77,17 +119,22 @@ final class DigestAuthenticator {
             return .refuse(challenge(invite, auth: auth, nonces: nonces, now: now, stale: false), why: "unknown nonce from \(who); challenged again")
         }
         guard credentials.qop == "auth", let nc = credentials.nonceCount else {
-            return forbidden(invite, "\(who) answered without qop=auth")
+            return failed(invite, source: from, user: nil, now: now, "\(who) answered without qop=auth")
         }
         guard let account = auth.users[user] else {
-            return forbidden(invite, "unknown \(who)")
+            return failed(invite, source: from, user: nil, now: now, "unknown \(who)")
+        }
+        if let refusal = throttled(invite, userFailures.verdict(user, now: now), now: now, who: "user '\(DigestAuthenticator.printable(user))'") {
+            return refusal
         }
         guard let requestURI = invite.requestURI, DigestAuthenticator.sameURI(credentials.uri, requestURI) else {
-            return forbidden(invite, "\(who): digest uri '\(credentials.uri.prefix(128))' is not the Request-URI")
+            return failed(invite, source: from, user: nil, now: now, "\(who): digest uri '\(credentials.uri.prefix(128))' is not the Request-URI")
         }
         guard DigestResponse.verify(credentials, method: invite.method ?? "INVITE", password: account.password, using: hasher) else {
-            return forbidden(invite, "wrong credentials for \(who)")
+            return failed(invite, source: from, user: user, now: now, "wrong credentials for \(who)")
         }
+        sourceFailures.recordSuccess(from)
+        userFailures.recordSuccess(user)
         if nonceState == .expired {
             return .refuse(challenge(invite, auth: auth, nonces: nonces, now: now, stale: true), why: "stale nonce from \(who)")
         }
@@ -113,6 +160,40 @@ final class DigestAuthenticator {
             r.append("WWW-Authenticate", c.headerValue)
         }
         return r
+    }
+
+    /// A wrong answer: counted against the source (and the user, when it is a configured one
+    /// whose password was wrong), logged once more when it locks either; then 403.
+    private func failed(_ invite: SIPMessage, source: String, user: String?, now: Int64, _ why: String) -> Decision {
+        let policies = config.sip.auth?.lockout ?? ParleyConfig.DigestLockout()
+        if case let .lockedOut(n, until) = sourceFailures.recordFailure(source, now: now, policy: policies.policy(failures: policies.sourceFailures)) {
+            lockedOut("source \(source)", failures: n, seconds: (until - now + 999) / 1000)
+        }
+        if let user, case let .lockedOut(n, until) = userFailures.recordFailure(user, now: now, policy: policies.policy(failures: policies.userFailures)) {
+            lockedOut("user '\(DigestAuthenticator.printable(user))'", failures: n, seconds: (until - now + 999) / 1000)
+        }
+        return forbidden(invite, why)
+    }
+
+    private func lockedOut(_ who: String, failures: Int, seconds: Int64) {
+        lockoutCounter.increment()
+        logger.warning("authentication locked out", metadata: ["who": "\(who)", "failures": "\(failures)", "seconds": "\(seconds)"])
+    }
+
+    /// 403 with Retry-After while `verdict` says the source or user must wait; nil when it may try.
+    private func throttled(_ invite: SIPMessage, _ verdict: GuessThrottle<String>.Verdict, now: Int64, who: String) -> Decision? {
+        let until: Int64
+        switch verdict {
+        case .allowed: return nil
+        case let .backOff(u): until = u
+        case let .locked(u): until = u
+        }
+        throttledCount += 1
+        throttledCounter.increment()
+        var r = SIPResponses.response(to: invite, status: 403, reason: "Forbidden", toTag: SIPResponses.randomToken(10))
+        r.append("Retry-After", "\(max(1, (until - now + 999) / 1000))")
+        r.appendWarning(399, "too many failed authentications")
+        return .refuse(r, why: "\(who) is backing off after failed authentications")
     }
 
     private func forbidden(_ invite: SIPMessage, _ why: String) -> Decision {

@@ -22,6 +22,11 @@ struct DigestNonces {
         self.key = key
     }
 
+    /// The same secret with another lifetime (a reload), so nonces already given stay ours.
+    func withLifetime(_ milliseconds: Int64) -> DigestNonces {
+        DigestNonces(lifetimeMilliseconds: milliseconds, key: key)
+    }
+
     func make(now: Int64, algorithm: DigestAlgorithm) -> String {
         let time = hex16(UInt64(max(0, now)))
         let random = hex16(UInt64.random(in: .min ... .max))

@@ -14,6 +14,15 @@ extension ParleyConfig {
     ///     nonce_lifetime: 5m
     ///     users:
     ///       alice: { password_env: PARLEY_ALICE_PW, tenants: [demo] }
+    ///     lockout:                      # failures per source address and per user
+    ///       source_failures: 10         # within window: the source is refused for duration
+    ///       user_failures: 20
+    ///       window: 10m
+    ///       duration: 10m
+    ///       free_failures: 3            # then each failure makes the next wait backoff, doubling
+    ///       backoff: 1s
+    ///       max_backoff: 1m
+    ///       max_tracked: 10000          # sources (and users) remembered; the oldest go first
     /// ```
     public struct Auth: Sendable, Equatable {
         /// Which sources are challenged.
@@ -34,6 +43,51 @@ extension ParleyConfig {
         /// How long a nonce is accepted; after that a right response earns `stale=true`.
         public var nonceLifetimeMilliseconds: Int64 = 300_000
         public var users: [String: User]
+        public var lockout = DigestLockout()
+    }
+
+    /// Failed digest answers per source address and per user (DigestAuthenticator.swift).
+    public struct DigestLockout: Sendable, Equatable {
+        public init() {}
+        public var sourceFailures = 10
+        public var userFailures = 20
+        public var windowMilliseconds: Int64 = 600_000
+        public var durationMilliseconds: Int64 = 600_000
+        public var freeFailures = 3
+        public var backoffMilliseconds: Int64 = 1_000
+        public var maxBackoffMilliseconds: Int64 = 60_000
+        public var maxTracked = 10_000
+
+        func policy(failures: Int) -> GuessThrottle<String>.Policy {
+            GuessThrottle.Policy(lockoutAfter: failures, windowMilliseconds: windowMilliseconds, lockoutMilliseconds: durationMilliseconds,
+                                 freeFailures: freeFailures, firstDelayMilliseconds: backoffMilliseconds,
+                                 maxDelayMilliseconds: maxBackoffMilliseconds)
+        }
+    }
+
+    /// Reads `sip.auth.lockout`.
+    static func parseAuthLockout(_ r: YAMLReader, _ node: YAMLReader.Value) throws -> DigestLockout {
+        let m = try r.mapping(node, allowed: ["source_failures", "user_failures", "window", "duration", "free_failures", "backoff",
+                                              "max_backoff", "max_tracked"])
+        var l = DigestLockout()
+        func duration(_ key: String, _ range: ClosedRange<Int64>) throws -> Int64? {
+            guard let v = r.field(m, key) else { return nil }
+            let ms = try r.duration(v)
+            guard range.contains(ms) else { throw r.error(v, "expected a duration from \(range.lowerBound / 1000)s to \(range.upperBound / 3_600_000)h") }
+            return ms
+        }
+        if let v = r.field(m, "source_failures") { l.sourceFailures = try r.int(v, in: 1...10_000) }
+        if let v = r.field(m, "user_failures") { l.userFailures = try r.int(v, in: 1...10_000) }
+        if let v = r.field(m, "free_failures") { l.freeFailures = try r.int(v, in: 0...10_000) }
+        if let v = r.field(m, "max_tracked") { l.maxTracked = try r.int(v, in: 16...1_000_000) }
+        if let ms = try duration("window", 1_000...86_400_000) { l.windowMilliseconds = ms }
+        if let ms = try duration("duration", 1_000...86_400_000) { l.durationMilliseconds = ms }
+        if let ms = try duration("backoff", 0...3_600_000) { l.backoffMilliseconds = ms }
+        if let ms = try duration("max_backoff", 0...86_400_000) { l.maxBackoffMilliseconds = ms }
+        if l.maxBackoffMilliseconds < l.backoffMilliseconds, let v = r.field(m, "max_backoff") {
+            throw r.error(v, "must not be shorter than backoff")
+        }
+        return l
     }
 
     /// Reads `sip.auth`; `tenants` are the configured ones, which each user's list must name.
@@ -41,7 +95,7 @@ extension ParleyConfig {
     /// environment variable named by `password_env` (read now, at load).
     static func parseAuth(_ r: YAMLReader, _ node: YAMLReader.Value, tenants: [Tenant],
                           environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Auth {
-        let m = try r.mapping(node, allowed: ["realm", "challenge", "algorithms", "nonce_lifetime", "users"])
+        let m = try r.mapping(node, allowed: ["realm", "challenge", "algorithms", "nonce_lifetime", "users", "lockout"])
         let realmNode = try r.required(m, "realm", in: node)
         let realm = try r.string(realmNode)
         guard !realm.isEmpty, realm.utf8.count <= 128, realm.allSatisfy({ $0.isASCII && !$0.isNewline && $0 != "\"" && $0 != "\\" }) else {
@@ -66,6 +120,7 @@ extension ParleyConfig {
             guard (10_000...86_400_000).contains(ms) else { throw r.error(v, "expected a lifetime from 10s to 24h") }
             auth.nonceLifetimeMilliseconds = ms
         }
+        if let v = r.field(m, "lockout") { auth.lockout = try parseAuthLockout(r, v) }
         let usersNode = try r.required(m, "users", in: node)
         let tenantNames = Set(tenants.map(\.name))
         for (name, value) in try r.mapping(usersNode) {
