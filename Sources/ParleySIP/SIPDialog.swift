@@ -6,6 +6,28 @@
 /// request that claims to be in the dialog, calls `accept` once it takes it, and builds its
 /// own requests with `request(method:)`.
 public struct SIPDialog: Sendable, Equatable {
+    /// What identifies a dialog (§12: Call-ID, local tag, remote tag): the key calls are kept by.
+    public struct ID: Hashable, Sendable, CustomStringConvertible {
+        public let callID: String
+        public let localTag: String
+        public let remoteTag: String?
+
+        public init(callID: String, localTag: String, remoteTag: String?) {
+            self.callID = callID; self.localTag = localTag; self.remoteTag = remoteTag
+        }
+
+        /// The dialog a request received as UAS claims to be in (§12.2.2: its To tag is ours,
+        /// its From tag the peer's); nil without Call-ID or To tag.
+        public init?(request: SIPMessage) {
+            guard let callID = request.callID, let localTag = request["To"].flatMap(NameAddress.init)?.tag else { return nil }
+            self.init(callID: callID, localTag: localTag, remoteTag: request["From"].flatMap(NameAddress.init)?.tag)
+        }
+
+        public var description: String { "\(callID);local=\(localTag);remote=\(remoteTag ?? "-")" }
+    }
+
+    public var id: ID { ID(callID: callID, localTag: localTag, remoteTag: remoteTag) }
+
     public let callID: String
     /// Our tag: the To tag of our responses, the From tag of our requests.
     public let localTag: String

@@ -30,7 +30,7 @@ extension CallController {
     /// Ends a call on an operator's request: BYE when the dialog is up, else a final 480 to
     /// the INVITE. False when no such call is in progress.
     func hangUp(callID: String) -> Bool {
-        guard let call = calls[callID], call.state != .ended else { return false }
+        guard let call = calls[callID: callID], call.state != .ended else { return false }
         switch call.state {
         case .answered, .confirmed:
             sendBye(call)

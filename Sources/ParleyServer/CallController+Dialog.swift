@@ -18,11 +18,14 @@ extension CallController {
     /// let through becomes the dialog's remote CSeq.
     func callInDialog(_ request: SIPMessage, from source: SIPPeer) -> Call? {
         guard let method = request.method else { return nil }
-        let call = request.callID.flatMap { calls[$0] }
+        // By dialog ID (Call-ID and both tags); a live Call-ID with other tags only names the
+        // call in the log line. A CANCEL carries no To tag and never comes here.
+        let call = calls.call(inDialogOf: request)
+        let named = call ?? request.callID.flatMap { calls[callID: $0] }
         func reject(_ status: Int, _ reason: String, _ why: String) -> Call? {
             dialogRejectedCount += 1
             ParleyMetrics.dialogRefused(status: status)
-            (call?.logger ?? logger).notice("in-dialog request refused", metadata: [
+            (named?.logger ?? logger).notice("in-dialog request refused", metadata: [
                 "method": "\(method)", "status": "\(status)", "from": "\(source.address)", "why": "\(why)"])
             guard method != "ACK" else { return nil }
             var r = SIPResponses.response(to: request, status: status, reason: reason, toTag: SIPResponses.randomToken(10))
@@ -30,7 +33,9 @@ extension CallController {
             send(r, source)
             return nil
         }
-        guard let call else { return reject(481, "Call/Transaction Does Not Exist", "no call with this Call-ID") }
+        guard let call else {
+            return reject(481, "Call/Transaction Does Not Exist", named == nil ? "no call with this Call-ID" : "tags do not match the dialog")
+        }
         switch call.dialog.classify(request) {
         case .matches:
             break

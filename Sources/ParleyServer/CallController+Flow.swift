@@ -66,7 +66,7 @@ extension CallController {
 
     /// The flow asked to end the call.
     func hangUpFromApp(callID: String) {
-        guard let call = calls[callID], call.state == .confirmed || call.state == .answered else { return }
+        guard let call = calls[callID: callID], call.state == .confirmed || call.state == .answered else { return }
         sendBye(call)
         end(call, cause: "app-hangup")
     }

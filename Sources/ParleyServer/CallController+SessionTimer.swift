@@ -137,7 +137,7 @@ extension CallController {
     /// it goes again (§13.2.2.4). True when the response was such a retransmission.
     func resendACK(for response: SIPMessage) -> Bool {
         guard let status = response.status, (200..<300).contains(status), let cseq = response.cseq, cseq.method == "INVITE",
-              let callID = response.callID, let call = calls[callID], let last = call.lastACK, last.cseq == cseq.number else { return false }
+              let callID = response.callID, let call = calls[callID: callID], let last = call.lastACK, last.cseq == cseq.number else { return false }
         transportSend(last.ack, last.to)
         return true
     }

@@ -31,7 +31,7 @@ extension CallController {
         guard loop.inEventLoop else {
             return loop.execute { self.transfer(callID: callID, to: target, completion: completion) }
         }
-        guard let call = calls[callID], call.state == .confirmed else {
+        guard let call = calls[callID: callID], call.state == .confirmed else {
             return completion(.failed(status: nil, reason: "no confirmed call \(callID)"))
         }
         guard call.transfer == nil else { return completion(.failed(status: nil, reason: "a transfer is already in progress")) }

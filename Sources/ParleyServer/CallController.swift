@@ -106,7 +106,8 @@ final class CallController: @unchecked Sendable {
     private(set) var send: (SIPMessage, SIPPeer) -> Void = { _, _ in }
     /// The transport itself.
     private(set) var transportSend: (SIPMessage, SIPPeer) -> Void = { _, _ in }
-    private(set) var calls: [String: Call] = [:]
+    /// Calls by dialog, and by Call-ID for what comes before or outside the dialog (CallTable.swift).
+    private(set) var calls = CallTable()
     /// Prompts with tenant overrides, for call flows; replaced on reload.
     var library: PromptLibrary?
     /// Conference rooms (CallController+Conference.swift, ConferenceRegistry.swift).
@@ -197,7 +198,7 @@ final class CallController: @unchecked Sendable {
         case "UPDATE": handleUpdate(message, from: source)
         case "NOTIFY": handleNotify(message, from: source)
         case "SUBSCRIBE": handleSubscribe(message, from: source)
-        case "REFER" where message.callID.flatMap({ calls[$0] }) != nil:
+        case "REFER" where message.callID.flatMap({ calls[callID: $0] }) != nil:
             // Matched like any request in the call (481, 500, 403), then refused: we take no transfers.
             guard callInDialog(message, from: source) != nil else { return }
             var r = SIPResponses.response(to: message, status: 405, reason: "Method Not Allowed", toTag: SIPResponses.randomToken(10))
@@ -240,7 +241,7 @@ final class CallController: @unchecked Sendable {
             }
             return refuse(invite, from: source, status: 491, reason: "Request Pending", log: "re-INVITE while the call is being set up")
         }
-        if let call = calls[callID] {
+        if let call = calls[callID: callID] {
             if call.invite.cseq?.number == cseq.number {
                 // The same request by another path (a fork or a loop, RFC 3261 §8.2.2.2): no To
                 // tag, same From tag, Call-ID and CSeq, another Via branch. True retransmissions
@@ -325,7 +326,7 @@ final class CallController: @unchecked Sendable {
             ("tenant", .string(tenant.name)), ("number", .string(user)), ("from", .string(from?.uri ?? "")),
             ("from_name", .string(from?.displayName ?? "")), ("app", .string(CallController.appName(number.target))),
         ]))
-        calls[callID] = call
+        calls.insert(call)
         sendProvisional(call, status: 100, reason: "Trying")
         if number.answerAfterMilliseconds > 0 {
             sendProvisional(call, status: 180, reason: "Ringing")
@@ -396,7 +397,7 @@ final class CallController: @unchecked Sendable {
 
     private func handleCancel(_ cancel: SIPMessage, from source: SIPPeer) {
         let branch = cancel["Via"].flatMap { Via($0)?.branch }
-        guard let callID = cancel.callID, let call = calls[callID], call.inviteBranch == branch,
+        guard let callID = cancel.callID, let call = calls[callID: callID], call.inviteBranch == branch,
               call.invite.cseq?.number == cancel.cseq?.number, call.dialog.classify(cancel) == .matches else {
             return send(SIPResponses.response(to: cancel, status: 481, reason: "Call/Transaction Does Not Exist", toTag: SIPResponses.randomToken(10)), source)
         }
@@ -411,7 +412,7 @@ final class CallController: @unchecked Sendable {
     // MARK: Media events
 
     func mediaEvent(_ event: MediaEvent, callID: String) {
-        guard let call = calls[callID], call.state != .ended else { return }
+        guard let call = calls[callID: callID], call.state != .ended else { return }
         defer { call.flow?.mediaEvent(event) }
         switch event {
         case let .digit(digit, source):
@@ -495,9 +496,8 @@ final class CallController: @unchecked Sendable {
         } else if emit {
             events.emit(CallEvent("call.ended", callID: call.id, [("cause", .string(cause))]))
         }
-        let id = call.id
         loop.scheduleTask(in: .milliseconds(CallController.lingerMilliseconds)) { [weak self] in
-            if self?.calls[id] === call { self?.calls.removeValue(forKey: id) }
+            self?.calls.remove(call)
         }
     }
 

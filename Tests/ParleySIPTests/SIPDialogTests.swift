@@ -64,6 +64,17 @@ struct SIPDialogTests {
         #expect(d.classify(SIPDialogTests.request("BYE", cseq: 8, cseqMethod: "INFO")) == .doesNotExist)
     }
 
+    @Test func givenARequestInTheDialogThenItsIDIsTheDialogsAndGuessedTagsGiveAnother() throws {
+        let d = try #require(SIPDialogTests.dialog())
+        #expect(d.id == SIPDialog.ID(callID: "c1@example.com", localTag: "ours", remoteTag: "peer1"))
+        #expect(SIPDialog.ID(request: SIPDialogTests.request("BYE", cseq: 8)) == d.id)
+        #expect(SIPDialog.ID(request: SIPDialogTests.request("BYE", cseq: 8, toTag: "guess")) != d.id)
+        #expect(SIPDialog.ID(request: SIPDialogTests.request("BYE", cseq: 8, fromTag: "guess")) != d.id)
+        #expect(SIPDialog.ID(request: SIPDialogTests.request("BYE", cseq: 8, callID: "other")) != d.id)
+        // No To tag: no dialog to name (an initial request).
+        #expect(SIPDialog.ID(request: SIPDialogTests.request("INVITE", cseq: 8, toTag: nil)) == nil)
+    }
+
     @Test func givenACSeqNotAboveTheLastThenTheRequestIsOutOfOrderOrARepeat() throws {
         var d = try #require(SIPDialogTests.dialog())
         #expect(d.classify(SIPDialogTests.request("BYE", cseq: 6)) == .outOfOrder)
