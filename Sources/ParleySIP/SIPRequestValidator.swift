@@ -134,17 +134,29 @@ public struct SIPRequestValidator: Sendable {
     /// Parses and checks one datagram (RFC 3261 §18.3): what to do with it.
     public func classify(_ bytes: [UInt8], parser: SIPParser = SIPParser()) -> SIPVerdict {
         do {
-            let message = try parser.parse(bytes)
-            guard message.isRequest else { return .accept(message) }
-            if let rejection = validate(message) { return .reject(rejection, head: message) }
-            return .accept(message)
+            return verdict(for: try parser.parse(bytes))
         } catch {
-            guard SIPRequestValidator.looksLikeRequest(bytes) else { return .drop(error.description) }
-            let head = parser.parseHeadLeniently(bytes)
-            // Without a Via there is nowhere to send a response (§18.2.2).
-            if head != nil && head?["Via"] == nil { return .drop(error.description) }
-            return .reject(rejection(for: error), head: head)
+            return verdict(for: error, bytes: bytes, parser: parser)
         }
+    }
+
+    /// The verdict on a message that parsed (a datagram, or one framed on a stream, §18.3):
+    /// responses go on to their transactions, requests must pass `validate`.
+    public func verdict(for message: SIPMessage) -> SIPVerdict {
+        guard message.isRequest else { return .accept(message) }
+        if let rejection = validate(message) { return .reject(rejection, head: message) }
+        return .accept(message)
+    }
+
+    /// The verdict on bytes that failed to parse with `error`: a request whose head can be
+    /// read far enough to carry a Via is answered (400, or 505 for another version);
+    /// responses and anything without a Via are dropped, there being nowhere to answer
+    /// (§18.2.2).
+    public func verdict(for error: SIPParseError, bytes: [UInt8], parser: SIPParser = SIPParser()) -> SIPVerdict {
+        guard SIPRequestValidator.looksLikeRequest(bytes) else { return .drop(error.description) }
+        let head = parser.parseHeadLeniently(bytes)
+        if head != nil && head?["Via"] == nil { return .drop(error.description) }
+        return .reject(rejection(for: error), head: head)
     }
 
     /// The version field of a request line `METHOD SP URI SP SIP/x.y`, if it has that shape.

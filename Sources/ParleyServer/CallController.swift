@@ -133,9 +133,16 @@ final class CallController: @unchecked Sendable {
     /// Shutting down: new calls are refused with 503 + Retry-After; calls in progress go on.
     var draining = false
     private var rateLimiter: RateLimiter
-    /// Requests dropped for exceeding the per-source rate.
+    /// Datagrams and stream frames dropped for exceeding the per-source rate.
     private(set) var rateLimitedCount = 0
     private var lastRateLimitLog: Int64 = 0
+    /// Screens every request before it reaches a transaction (RFC 3261 §8.2): the extensions
+    /// a peer may require are ours (`SIPResponses.supported`).
+    let validator = SIPRequestValidator(supportedExtensions: SIPResponses.supported)
+    /// Log lines about malformed or invalid messages: 10 at once, then one a second, so a
+    /// flood of them cannot flood the log; each line counts those not logged before it.
+    private var invalidLog = RateLimiter(requestsPerSecond: 1, burst: 10)
+    private var unloggedInvalid = 0
     /// Trusted networks and digest authentication (DigestAuthenticator.swift).
     lazy var authenticator = DigestAuthenticator(config: config, logger: logger)
 
@@ -156,32 +163,85 @@ final class CallController: @unchecked Sendable {
 
     // MARK: Inbound
 
-    func handle(_ message: SIPMessage, from source: SIPPeer) {
-        guard let method = message.method else { return handleResponse(message) }
+    /// Takes one token of `source`'s rate (`sip.rate_limit`) for a datagram or a stream frame
+    /// before it is parsed, so a flood of anything (requests, responses, malformed bytes,
+    /// keep-alives) costs the same. False: drop it unanswered (answering would amplify the
+    /// flood); counted and logged once a second. Called by the transports (SIPTransport.swift).
+    func admit(_ source: SIPPeer) -> Bool {
         let now = Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)
-        guard rateLimiter.allow(source.address.ipAddress ?? "", now: now) else {
-            // A flood is dropped, not answered (answering would amplify it); logged once a second.
-            rateLimitedCount += 1
-            if now - lastRateLimitLog >= 1000 {
-                lastRateLimitLog = now
-                logger.warning("requests over the per-source rate dropped", metadata: ["from": "\(source.address)", "dropped": "\(rateLimitedCount)"])
-            }
-            return
+        if rateLimiter.allow(source.address.ipAddress ?? "", now: now) { return true }
+        rateLimitedCount += 1
+        ParleyMetrics.sipRateLimited()
+        if now - lastRateLimitLog >= 1000 {
+            lastRateLimitLog = now
+            logger.warning("SIP messages over the per-source rate dropped", metadata: ["from": "\(source.address)", "dropped": "\(rateLimitedCount)"])
         }
-        // A retransmission (or the ACK of a failure) is its transaction's business (§17.2.3).
-        if absorbedByServerTransaction(message, from: source) { return }
-        // We support no extensions that a peer may require (RFC 3261 §8.2.2.3); ACK and
-        // CANCEL are exempt.
-        let unsupported = message.values("Require").filter { !SIPResponses.supported.contains($0.lowercased()) }
-        if !unsupported.isEmpty, method != "ACK", method != "CANCEL" {
-            var r = SIPResponses.response(to: message, status: 420, reason: "Bad Extension", toTag: SIPResponses.randomToken(10))
+        return false
+    }
+
+    /// A message that parsed: rate-limited, then screened by the validator like any received bytes.
+    func handle(_ message: SIPMessage, from source: SIPPeer) {
+        guard admit(source) else { return }
+        receive(validator.verdict(for: message), from: source)
+    }
+
+    /// Bytes that failed to parse: rate-limited like a message, then answered (400/505) when
+    /// they are a request with a Via, else dropped and counted.
+    func handleMalformed(_ bytes: [UInt8], error: SIPParseError, from source: SIPPeer) {
+        guard admit(source) else { return }
+        receive(validator.verdict(for: error, bytes: bytes), from: source)
+    }
+
+    /// What the transports found in received bytes after `admit` (SIPTransport.swift).
+    func receive(_ verdict: SIPVerdict, from source: SIPPeer) {
+        switch verdict {
+        case let .accept(message): dispatch(message, from: source)
+        case let .reject(rejection, head): reject(head, rejection, from: source)
+        case let .drop(why): dropInvalid(why, from: source)
+        }
+    }
+
+    /// Answers a request that failed validation statelessly (RFC 3261 §8.2): the rejection's
+    /// status with a Warning naming the problem, and for 420 the tags in Unsupported. Nothing
+    /// is answered to an ACK (§17.2.3), or when not even a head with a Via could be read.
+    private func reject(_ head: SIPMessage?, _ rejection: SIPRejection, from source: SIPPeer) {
+        guard let head, head.isRequest, head.method != "ACK", head["Via"] != nil else {
+            return dropInvalid(rejection.description, from: source)
+        }
+        malformedCount += 1
+        ParleyMetrics.sipRequestRejected(status: rejection.status)
+        logInvalid("answered invalid SIP request with \(rejection.status)", rejection.detail, from: source)
+        var r = SIPResponses.response(to: head, status: rejection.status, reason: rejection.reason, toTag: SIPResponses.randomToken(10))
+        if rejection.status == 420 {
             // Listed once each and at most 8, so a request cannot make its answer larger than
             // itself (a 420 is no amplifier over UDP).
             var listed: [String] = []
-            for tag in unsupported where tag.utf8.count <= 64 && !listed.contains(tag) && listed.count < 8 { listed.append(tag) }
+            for tag in rejection.unsupported where tag.utf8.count <= 64 && !listed.contains(tag) && listed.count < 8 { listed.append(tag) }
             r.append("Unsupported", listed.isEmpty ? "unknown" : listed.joined(separator: ", "))
-            return send(r, source)
+        } else {
+            r.appendWarning(399, String(rejection.detail.prefix(120)))
         }
+        transportSend(r, source)
+    }
+
+    private func dropInvalid(_ why: String, from source: SIPPeer) {
+        malformedCount += 1
+        ParleyMetrics.sipUnanswerableDropped()
+        logInvalid("dropped SIP message that cannot be answered", why, from: source)
+    }
+
+    private func logInvalid(_ what: String, _ why: String, from source: SIPPeer) {
+        unloggedInvalid += 1
+        guard invalidLog.allow("", now: Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)) else { return }
+        logger.warning("\(what)", metadata: ["from": "\(source)", "why": "\(why.prefix(120))", "count": "\(unloggedInvalid)"])
+        unloggedInvalid = 0
+    }
+
+    /// A message that passed the validator: its transaction, or the method's handler.
+    private func dispatch(_ message: SIPMessage, from source: SIPPeer) {
+        guard let method = message.method else { return handleResponse(message) }
+        // A retransmission (or the ACK of a failure) is its transaction's business (§17.2.3).
+        if absorbedByServerTransaction(message, from: source) { return }
         switch method {
         case "INVITE": handleInvite(message, from: source)
         case "ACK": handleAck(message, from: source)
@@ -213,20 +273,6 @@ final class CallController: @unchecked Sendable {
             r.append("Allow", SIPResponses.allow)
             send(r, source)
         }
-    }
-
-    /// A datagram that failed to parse: 400 if it is a request we can answer, else dropped.
-    func handleMalformed(_ bytes: [UInt8], error: SIPParseError, from source: SIPPeer) {
-        malformedCount += 1
-        let parser = SIPParser()
-        guard let head = parser.parseHeadLeniently(bytes), head.isRequest, head.method != "ACK", head["Via"] != nil else {
-            logger.warning("dropped unparseable SIP datagram", metadata: ["from": "\(source)", "error": "\(error)", "bytes": "\(bytes.count)"])
-            return
-        }
-        logger.warning("answered malformed SIP request with 400", metadata: ["from": "\(source)", "error": "\(error)"])
-        var r = SIPResponses.response(to: head, status: 400, reason: "Bad Request", toTag: SIPResponses.randomToken(10))
-        r.appendWarning(399, error.description)
-        send(r, source)
     }
 
     private func handleInvite(_ invite: SIPMessage, from source: SIPPeer) {

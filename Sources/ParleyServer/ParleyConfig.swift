@@ -41,6 +41,27 @@ public struct ParleyConfig: Sendable, Equatable {
         /// before we end it, in ms, unless session timers keep it refreshed (RFC 4028): a
         /// held call whose peer vanished would otherwise hold its licence and ports forever.
         public var maxHoldMilliseconds: Int64 = 2 * 3_600_000
+        /// SO_RCVBUF asked for each SIP UDP socket, in bytes (SIPReceiveBuffer.swift): the
+        /// kernel's default holds about 200 datagrams, and a burst beyond it is dropped unseen.
+        public var receiveBufferBytes: Int = 4 << 20
+        /// Limits on SIP over TCP (SIPTransport.swift).
+        public var tcp = TCP()
+    }
+
+    /// Bounds on SIP connections (RFC 3261 §18.3), so idle, flooding or non-reading peers
+    /// cannot take every file descriptor or unbounded memory.
+    public struct TCP: Sendable, Equatable {
+        /// Connections open at once; more are closed at accept. Each costs a descriptor and a
+        /// few KiB; the server raises its descriptor limit to the hard limit at start.
+        public var maxConnections: Int = 10_000
+        /// Connections from one address; a proxy or a NAT of phones needs a few dozen.
+        public var maxConnectionsPerSource: Int = 64
+        /// A connection that frames nothing (no message, no keep-alive) for this long, in ms,
+        /// and carries no call in progress, is closed. RFC 5626 §4.4.1 keep-alives come
+        /// every 95–120 s, so a peer that keeps its flow alive that way needs more.
+        public var idleTimeoutMilliseconds: Int64 = 64_000
+        /// Output not yet taken by the peer, in bytes, beyond which the connection is closed.
+        public var maxPendingOutputBytes: Int = 256 << 10
     }
 
     public struct RTP: Sendable, Equatable {
@@ -149,7 +170,7 @@ extension ParleyConfig {
         var listen: [ListenAddress] = []
         var sipSettings = SIP(listen: [])
         if let sipNode = r.field(top, "sip") {
-            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit", "min_session_expires", "auth", "session_expires", "transfer_timeout", "max_transactions", "max_hold"])
+            let sip = try r.mapping(sipNode, allowed: ["listen", "trusted", "rate_limit", "min_session_expires", "auth", "session_expires", "transfer_timeout", "max_transactions", "max_hold", "receive_buffer", "tcp"])
             if let t = r.field(sip, "trusted") {
                 let texts = try r.strings(t)
                 sipSettings.trusted = try texts.enumerated().map { i, text in
@@ -164,6 +185,20 @@ extension ParleyConfig {
             if let v = r.field(sip, "transfer_timeout") { sipSettings.transferTimeoutMilliseconds = max(100, try r.duration(v)) }
             if let v = r.field(sip, "max_hold") { sipSettings.maxHoldMilliseconds = max(1000, try r.duration(v)) }
             if let v = r.field(sip, "max_transactions") { sipSettings.maxTransactions = try r.int(v, in: 100...10_000_000) }
+            if let v = r.field(sip, "receive_buffer") {
+                sipSettings.receiveBufferBytes = try byteSize(r, v)
+                guard (64 << 10...(1 << 30)).contains(sipSettings.receiveBufferBytes) else { throw r.error(v, "must be between 64KB and 1GB") }
+            }
+            if let t = r.field(sip, "tcp") {
+                let m = try r.mapping(t, allowed: ["max_connections", "max_connections_per_source", "idle_timeout", "max_pending_output"])
+                if let v = r.field(m, "max_connections") { sipSettings.tcp.maxConnections = try r.int(v, in: 1...1_000_000) }
+                if let v = r.field(m, "max_connections_per_source") { sipSettings.tcp.maxConnectionsPerSource = try r.int(v, in: 1...1_000_000) }
+                if let v = r.field(m, "idle_timeout") { sipSettings.tcp.idleTimeoutMilliseconds = max(1000, try r.duration(v)) }
+                if let v = r.field(m, "max_pending_output") {
+                    sipSettings.tcp.maxPendingOutputBytes = try byteSize(r, v)
+                    guard (64 << 10...(1 << 30)).contains(sipSettings.tcp.maxPendingOutputBytes) else { throw r.error(v, "must be between 64KB and 1GB") }
+                }
+            }
             if let rl = r.field(sip, "rate_limit") {
                 let m = try r.mapping(rl, allowed: ["requests_per_second", "burst"])
                 if let v = r.field(m, "requests_per_second") { sipSettings.requestsPerSecond = Double(try r.int(v, in: 1...1_000_000)) }

@@ -47,3 +47,49 @@ enum ParleyMetrics {
         Counter(label: "parley_sip_subscription_refusals_total", dimensions: [("bound", bound)]).increment()
     }
 }
+
+// MARK: SIP transport under floods (SIPTransport.swift, SIPReceiveBuffer.swift)
+
+extension ParleyMetrics {
+    /// `parley_sip_rate_limited_total`: datagrams and stream frames (requests, responses,
+    /// malformed bytes, keep-alives) dropped over the per-source rate (`sip.rate_limit`).
+    static let rateLimited = Counter(label: "parley_sip_rate_limited_total")
+
+    static func sipRateLimited() { rateLimited.increment() }
+
+    /// `parley_sip_requests_rejected_total{status}`: requests refused statelessly by
+    /// `SIPRequestValidator` (400, 416, 420, 505…).
+    static func sipRequestRejected(status: Int) {
+        Counter(label: "parley_sip_requests_rejected_total", dimensions: [("status", String(status))]).increment()
+    }
+
+    /// `parley_sip_unanswerable_dropped_total`: bytes that neither parsed nor could be answered
+    /// (malformed responses, garbage, no Via, ACKs that failed validation).
+    static func sipUnanswerableDropped() {
+        Counter(label: "parley_sip_unanswerable_dropped_total").increment()
+    }
+
+    /// `parley_sip_udp_receive_drops_total`: datagrams the kernel dropped because the SIP
+    /// socket's receive buffer was full (`sk_drops`, read once a second).
+    static func sipReceiveDrops(_ count: UInt64) {
+        Counter(label: "parley_sip_udp_receive_drops_total").increment(by: Int64(clamping: count))
+    }
+
+    /// `parley_sip_tcp_connections_refused_total{cap}`: connections closed at accept over
+    /// `sip.tcp.max_connections` (`total`) or `max_connections_per_source` (`per_source`).
+    static func sipTCPRefused(cap: String) {
+        Counter(label: "parley_sip_tcp_connections_refused_total", dimensions: [("cap", cap)]).increment()
+    }
+
+    /// `parley_sip_tcp_connections_closed_total{reason}`: connections we closed: `idle`,
+    /// `slow_reader` (unsent output over `sip.tcp.max_pending_output`), `keepalive_flood`,
+    /// `malformed`.
+    static func sipTCPClosed(reason: String) {
+        Counter(label: "parley_sip_tcp_connections_closed_total", dimensions: [("reason", reason)]).increment()
+    }
+
+    /// `parley_sip_tcp_connections`: SIP connections open now.
+    static func sipTCPConnections(_ open: Int) {
+        Gauge(label: "parley_sip_tcp_connections").record(open)
+    }
+}

@@ -73,6 +73,7 @@ public final class ParleyServer: @unchecked Sendable {
             throw ConfigError(file: config.file, line: nil, key: "sip.listen", problem: "no listen address")
         }
         let sipLoop = group.next()
+        ParleyServer.raiseDescriptorLimit(logger: logger)
         let localHost = first.host == "0.0.0.0" || first.host == "::" ? config.rtp.advertise : first.host
         let controller = CallController(loop: sipLoop, config: config, media: media, prompts: prompts, events: events,
                                         logger: logger, localHost: localHost, localPort: first.port)
@@ -96,13 +97,18 @@ public final class ParleyServer: @unchecked Sendable {
                         .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
                         .channelInitializer { ch in ch.pipeline.addHandler(SIPUDPHandler(controller: controller)) }
                         .bind(host: listen.host, port: listen.port).get()
+                    _ = await SIPReceiveBuffer.configure(ch, bytes: config.sip.receiveBufferBytes, logger: logger)
+                    SIPReceiveBuffer.watchDrops(ch, logger: logger)
                     if udpChannel == nil { udpChannel = ch }
                     channels.append(ch)
                 case .tcp:
-                    // Child channels on the SIP loop too: the controller is confined to it.
+                    // Child channels on the SIP loop too: the controller is confined to it. The
+                    // gate refuses connections over sip.tcp's caps at accept.
+                    let gate = SIPConnectionGate(controller: controller, settings: config.sip.tcp)
                     let ch = try await ServerBootstrap(group: sipLoop)
                         .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-                        .childChannelInitializer { ch in ch.pipeline.addHandler(SIPTCPHandler(controller: controller)) }
+                        .serverChannelOption(ChannelOptions.backlog, value: 1024)
+                        .childChannelInitializer { ch in gate.initialize(ch) }
                         .bind(host: listen.host, port: listen.port).get()
                     channels.append(ch)
                 }
@@ -134,6 +140,20 @@ public final class ParleyServer: @unchecked Sendable {
                                   otherChannels: Array(channels.dropFirst()), controller: controller, logger: logger, voicemail: voicemail)
         server.mail = try server.startMail()
         return server
+    }
+
+    /// Raises the soft limit on open files to the hard limit, so `sip.tcp.max_connections`
+    /// (10,000 by default) plus media sockets fit; the usual soft limit is 1,024. Logs the
+    /// limit in force.
+    static func raiseDescriptorLimit(logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        logger.info("open file limit", metadata: ["soft": "\(limit.rlim_cur)", "hard": "\(limit.rlim_max)"])
     }
 
     /// Waits until the SIP socket closes.
