@@ -1,6 +1,7 @@
 /// The INVITE usage of a dialog we answered (RFC 3261 §13–14): whether our 2xx was
-/// acknowledged, and which session change (offer) is in progress, so that only one runs at a
-/// time (RFC 3264 §4, RFC 3311 §5.2).
+/// acknowledged, which session change (offer) is in progress, so that only one runs at a
+/// time (RFC 3264 §4, RFC 3311 §5.2), and its timers: the session timer (RFC 4028) and the
+/// hold limit.
 ///
 /// A value with no I/O: the driver reports what happened, with `now` in milliseconds, and
 /// gets back what to do with a request that wants to change the session.
@@ -28,11 +29,39 @@ public struct InviteSession: Sendable, Equatable {
     /// transaction lives) is taken as lost, so the session does not refuse changes for ever.
     public static let changeTimeoutMilliseconds: Int64 = 32_000
 
+    /// Who refreshes the session (RFC 4028 §9): the peer (`refresher=uac`, we watch the
+    /// expiry) or we (`refresher=uas`, the peer lacks timer support).
+    public enum Refresher: Sendable, Equatable { case peer, us }
+
+    /// The session timer agreed in our last 2xx: the interval in seconds and who refreshes.
+    public struct SessionTimer: Sendable, Equatable {
+        public var interval: Int
+        public var refresher: Refresher
+        public init(interval: Int, refresher: Refresher) { self.interval = interval; self.refresher = refresher }
+    }
+
+    /// What a timer that came due asks of the driver.
+    public enum TimerAction: Sendable, Equatable {
+        /// Send our session refresh (UPDATE or re-INVITE) now.
+        case refresh
+        /// The peer did not refresh in time (RFC 4028 §10): BYE, the session is over.
+        case sessionExpired
+        /// On hold longer than the hold limit, with no session timer to prove the peer alive.
+        case holdLimitReached
+    }
+
     public private(set) var state: State = .early
     /// The ACK for our 2xx came (a change may have started before it: an UPDATE).
     public private(set) var isAcknowledged = false
+    public private(set) var sessionTimer: SessionTimer?
+    /// When the session timer is next due (our refresh, or the peer's refresh deadline), ms.
+    private var sessionTimerDue: Int64?
+    /// Since when the media is on hold (either side `sendonly`/`inactive`), ms; nil when not.
+    public private(set) var heldSince: Int64?
+    /// How long a hold may last without session timers, in ms; nil: for ever.
+    public let maxHoldMilliseconds: Int64?
 
-    public init() {}
+    public init(maxHoldMilliseconds: Int64? = nil) { self.maxHoldMilliseconds = maxHoldMilliseconds }
 
     /// The ACK for our 2xx to the INVITE arrived.
     public mutating func acknowledged() {
@@ -72,7 +101,65 @@ public struct InviteSession: Sendable, Equatable {
         if case .changing = state { state = isAcknowledged ? .confirmed : .early }
     }
 
-    public mutating func terminate() { state = .terminated }
+    public mutating func terminate() {
+        state = .terminated
+        sessionTimerDue = nil
+        heldSince = nil
+    }
+
+    // MARK: Timers (RFC 4028 session timers, the hold limit)
+
+    /// Our 2xx to the INVITE or to a refresh carried `timer` (nil: none): the timer restarts.
+    public mutating func sessionTimerAgreed(_ timer: SessionTimer?, now: Int64) {
+        sessionTimer = timer
+        sessionRefreshed(now: now)
+    }
+
+    /// The session was refreshed (a 2xx to a re-INVITE or UPDATE either way): our next
+    /// refresh is due at half the interval (§7.1); the peer's must come before the interval
+    /// minus the lesser of 32 s and a third of it (§10).
+    public mutating func sessionRefreshed(now: Int64) {
+        guard let timer = sessionTimer else { sessionTimerDue = nil; return }
+        switch timer.refresher {
+        case .us: sessionTimerDue = now + Int64(timer.interval) * 500
+        case .peer: sessionTimerDue = now + Int64(timer.interval - min(32, timer.interval / 3)) * 1000
+        }
+    }
+
+    /// Our refresh could not go now (glare, or the peer's change in progress): try at `at`.
+    public mutating func retryRefresh(at: Int64) {
+        if sessionTimer?.refresher == .us { sessionTimerDue = at }
+    }
+
+    /// The media went on hold (`held`) or off it, as answered in a session change.
+    public mutating func holdChanged(held: Bool, now: Int64) {
+        heldSince = held ? (heldSince ?? now) : nil
+    }
+
+    /// When the driver should next call `due(now:)`, in ms; nil: no timer runs.
+    public var nextDeadline: Int64? {
+        guard state != .terminated else { return nil }
+        return [sessionTimerDue, holdDeadline].compactMap { $0 }.min()
+    }
+
+    /// A hold is limited only while no session timer runs: refreshes prove the peer alive.
+    private var holdDeadline: Int64? {
+        guard sessionTimer == nil, let since = heldSince, let limit = maxHoldMilliseconds else { return nil }
+        return since + limit
+    }
+
+    /// The timer that is due by `now`, if any, taken off (the driver performs it and asks
+    /// again until nil). Nothing is due once terminated.
+    public mutating func due(now: Int64) -> TimerAction? {
+        guard state != .terminated else { return nil }
+        if let hold = holdDeadline, hold <= now {
+            heldSince = nil
+            return .holdLimitReached
+        }
+        guard let due = sessionTimerDue, due <= now, let timer = sessionTimer else { return nil }
+        sessionTimerDue = nil
+        return timer.refresher == .us ? .refresh : .sessionExpired
+    }
 
     public var isChanging: Bool { if case .changing = state { return true } else { return false } }
 

@@ -1,12 +1,19 @@
 import NIOCore
 import ParleySIP
 
-/// Session timers (RFC 4028) as UAS. A caller that supports timers refreshes (`refresher=uac`,
-/// `Require: timer`); we only watch the expiry. A caller that does not (no `timer` in
-/// Supported) while we want timers (`sip.session_expires`, or a proxy inserted Session-Expires)
-/// gets `refresher=uas` and no Require (§9): we refresh at half the interval with UPDATE when
-/// the caller allows it, else with a re-INVITE carrying our unchanged SDP, and end the call
-/// with BYE when a refresh fails.
+/// Session timers (RFC 4028) as UAS, and the hold limit, driven from the call's
+/// `InviteSession`, which decides when each is due (sans I/O); this file arms one scheduled
+/// task per call at its `nextDeadline` and performs what comes due.
+///
+/// A caller that supports timers refreshes (`refresher=uac`, `Require: timer`); we only watch
+/// the expiry. A caller that does not (no `timer` in Supported) while we want timers
+/// (`sip.session_expires`, or a proxy inserted Session-Expires) gets `refresher=uas` and no
+/// Require (§9): we refresh at half the interval with UPDATE when the caller allows it, else
+/// with a re-INVITE carrying our unchanged SDP, and end the call with BYE when a refresh fails.
+///
+/// A call on hold (either side `sendonly` or `inactive`) expects no media, so the media
+/// timeout cannot tell a phone that vanished while holding from one still there: after
+/// `sip.max_hold` it is ended with BYE, unless session timers prove the peer alive.
 ///
 /// Runs on the SIP event loop.
 extension CallController {
@@ -30,39 +37,58 @@ extension CallController {
         if callerSupports {
             guard let asked else { return }
             let granted = min(max(asked, config.sip.minSessionExpires), CallController.maximumSessionExpires)
-            call.sessionExpires = granted
-            call.weRefresh = false
+            call.session.sessionTimerAgreed(.init(interval: granted, refresher: .peer), now: nowMilliseconds)
             response.append("Session-Expires", "\(granted);refresher=uac")
             response.append("Require", "timer")
             return
         }
         guard let wanted = asked ?? config.sip.sessionExpires else { return }
         let granted = min(max(wanted, config.sip.minSessionExpires), CallController.maximumSessionExpires)
-        call.sessionExpires = granted
-        call.weRefresh = true
+        call.session.sessionTimerAgreed(.init(interval: granted, refresher: .us), now: nowMilliseconds)
         response.append("Session-Expires", "\(granted);refresher=uas")
     }
 
-    /// (Re)starts the session timer. Refreshed by the caller: with no refresh by the interval
-    /// minus the lesser of 32 s and a third of it (§10), the session is over. Refreshed by us:
-    /// the next refresh at half the interval (§7.1).
+    /// The session was refreshed (or just agreed): its timer restarts.
     func restartSessionTimer(_ call: Call) {
+        call.session.sessionRefreshed(now: nowMilliseconds)
+        armTimers(call)
+    }
+
+    /// After a session change was answered with our direction `ours`: on hold unless sendrecv.
+    func holdChanged(_ call: Call, ours: SessionDescription.Direction) {
+        call.session.holdChanged(held: ours != .sendrecv, now: nowMilliseconds)
+        armTimers(call)
+    }
+
+    /// One scheduled task per call, at the session's next deadline.
+    func armTimers(_ call: Call) {
         call.sessionTimer?.cancel()
-        guard let interval = call.sessionExpires else { return }
-        if call.weRefresh {
-            call.sessionTimer = loop.scheduleTask(in: .milliseconds(Int64(interval) * 500)) { [weak self] in
-                guard let self, call.state == .confirmed else { return }
-                self.refreshSession(call)
+        call.sessionTimer = nil
+        guard let deadline = call.session.nextDeadline else { return }
+        call.sessionTimer = loop.scheduleTask(in: .milliseconds(max(0, deadline - nowMilliseconds))) { [weak self] in
+            self?.timersDue(call)
+        }
+    }
+
+    /// Performs what the session says is due, then arms the next deadline.
+    private func timersDue(_ call: Call) {
+        guard call.state == .confirmed else { return }
+        while let action = call.session.due(now: nowMilliseconds) {
+            switch action {
+            case .refresh:
+                refreshSession(call)
+            case .sessionExpired:
+                call.logger.warning("session timer expired without a refresh; ending the call")
+                sendBye(call)
+                return end(call, cause: "session-expired")
+            case .holdLimitReached:
+                call.logger.notice("on hold longer than sip.max_hold; ending the call",
+                                   metadata: ["max_hold_ms": "\(config.sip.maxHoldMilliseconds)"])
+                sendBye(call)
+                return end(call, cause: "max-hold")
             }
-            return
         }
-        let deadline = Int64(interval - min(32, interval / 3)) * 1000
-        call.sessionTimer = loop.scheduleTask(in: .milliseconds(deadline)) { [weak self] in
-            guard let self, call.state == .confirmed else { return }
-            call.logger.warning("session timer expired without a refresh; ending the call")
-            self.sendBye(call)
-            self.end(call, cause: "session-expired")
-        }
+        armTimers(call)
     }
 
     /// Sends our session refresh: UPDATE without SDP if the caller allows UPDATE (RFC 3311),
@@ -73,7 +99,7 @@ extension CallController {
         // Our re-INVITE is an offer: one at a time. While the caller's change runs, ours waits;
         // once ours is out, the caller's crossing one gets 491.
         if method == "INVITE", !call.session.localChange(now: nowMilliseconds) { return retryRefreshSoon(call) }
-        guard let interval = call.sessionExpires, let (request, destination) = dialogRequest(call, method: method) else {
+        guard let interval = call.session.sessionTimer?.interval, let (request, destination) = dialogRequest(call, method: method) else {
             if method == "INVITE" { call.session.changeFinished() }
             return
         }
@@ -112,11 +138,8 @@ extension CallController {
     /// Glare (RFC 3261 §14.1) or the caller's change in progress: we do not own the Call-ID,
     /// so the refresh is tried again within 0–2 s.
     private func retryRefreshSoon(_ call: Call) {
-        call.sessionTimer?.cancel()
-        call.sessionTimer = loop.scheduleTask(in: .milliseconds(Int64.random(in: 10...2000))) { [weak self] in
-            guard let self, call.state == .confirmed else { return }
-            self.refreshSession(call)
-        }
+        call.session.retryRefresh(at: nowMilliseconds + Int64.random(in: 10...2000))
+        armTimers(call)
     }
 
     /// The ACK for a 2xx to our re-INVITE (§13.2.2.4): in the dialog, same CSeq number, its own branch.

@@ -54,15 +54,12 @@ final class CallController: @unchecked Sendable {
         var lastReinvite: (cseq: UInt32, response: SIPMessage)?
         /// The INVITE usage: ACKed or not, and the session change in progress (a re-INVITE or
         /// UPDATE offer being applied, CallController+Modify.swift, or our refresh re-INVITE):
-        /// another one meanwhile gets 491.
-        var session = InviteSession()
-        /// RFC 4028 session interval in seconds (the caller refreshes), and its expiry timer.
-        var sessionExpires: Int?
+        /// another one meanwhile gets 491. It also times the session timer and the hold limit.
+        var session: InviteSession
+        /// The one scheduled task for the session's next deadline (CallController+SessionTimer.swift).
         var sessionTimer: Scheduled<Void>?
         /// The app running on this call (CallController+Flow.swift).
         var flow: LegCallChannel?
-        /// We refresh the session (the caller does not support timers): CallController+SessionTimer.swift.
-        var weRefresh = false
         /// A blind transfer waiting for its outcome (CallController+Transfer.swift).
         var transfer: PendingTransfer?
         /// `dtmf` events written for this call: a burst of 20, then 10 a second, so a flood of
@@ -73,15 +70,13 @@ final class CallController: @unchecked Sendable {
         /// The digest user the INVITE authenticated as (nil: admitted as trusted); requests
         /// that change the session must come from the same user (CallController+Dialog.swift).
         var authenticatedUser: String?
-        /// When the call went on hold (either side's stream `sendonly`/`inactive`), in ms on
-        /// `nowMilliseconds`; nil while not on hold (CallController+Hold.swift).
-        var heldSince: Int64?
-        var holdTimer: Scheduled<Void>?
         /// The ACK for the 2xx to our last re-INVITE, resent when the 2xx is (CallController+SessionTimer.swift).
         var lastACK: (cseq: UInt32, ack: SIPMessage, to: SIPPeer)?
 
-        init(id: String, tenant: String, number: String, invite: SIPMessage, source: SIPPeer, target: ParleyConfig.Target, logger: Logger) {
+        init(id: String, tenant: String, number: String, invite: SIPMessage, source: SIPPeer, target: ParleyConfig.Target,
+             logger: Logger, maxHoldMilliseconds: Int64? = nil) {
             self.id = id; self.tenant = tenant; self.number = number; self.invite = invite
+            session = InviteSession(maxHoldMilliseconds: maxHoldMilliseconds)
             self.inviteBranch = invite["Via"].flatMap { Via($0)?.branch }
             self.source = source; self.target = target; self.logger = logger
             let tag = SIPResponses.randomToken(10)
@@ -365,7 +360,7 @@ final class CallController: @unchecked Sendable {
             }
         }
         let call = Call(id: callID, tenant: tenant.name, number: user, invite: invite, source: source, target: number.target,
-                        logger: logger.with("call-id", callID))
+                        logger: logger.with("call-id", callID), maxHoldMilliseconds: config.sip.maxHoldMilliseconds)
         call.authenticatedUser = authenticatedUser
         let from = invite["From"].flatMap(NameAddress.init)
         events.emit(CallEvent("call.received", callID: callID, [

@@ -62,4 +62,56 @@ struct InviteSessionTests {
         s.changeFinished()
         #expect(s.state == .terminated)
     }
+
+    // MARK: Timers (RFC 4028, the hold limit), on a clock passed in
+
+    @Test func givenThePeerRefreshesThenTheSessionExpiresAtTheIntervalLessAThirdUnlessRefreshed() {
+        var s = InviteSession()
+        s.acknowledged()
+        s.sessionTimerAgreed(.init(interval: 90, refresher: .peer), now: 0)
+        // §10: 90 − min(32, 30) = 60 s.
+        #expect(s.nextDeadline == 60_000)
+        #expect(s.due(now: 59_999) == nil)
+        s.sessionRefreshed(now: 50_000)
+        #expect(s.nextDeadline == 110_000 && s.due(now: 60_000) == nil)
+        #expect(s.due(now: 110_000) == .sessionExpired)
+        #expect(s.due(now: 110_001) == nil && s.nextDeadline == nil, "reported once")
+    }
+
+    @Test func givenWeRefreshThenARefreshIsDueAtHalfTheIntervalAndARetryCanComeSooner() {
+        var s = InviteSession()
+        s.acknowledged()
+        s.sessionTimerAgreed(.init(interval: 1800, refresher: .us), now: 1_000)
+        #expect(s.nextDeadline == 901_000)
+        #expect(s.due(now: 901_000) == .refresh)
+        s.retryRefresh(at: 902_500)
+        #expect(s.nextDeadline == 902_500 && s.due(now: 902_500) == .refresh)
+        s.sessionRefreshed(now: 903_000)
+        #expect(s.nextDeadline == 1_803_000)
+    }
+
+    @Test func givenAHoldWithoutSessionTimersThenItEndsAfterTheLimitAndAResumeStopsIt() {
+        var s = InviteSession(maxHoldMilliseconds: 7_200_000)
+        s.acknowledged()
+        s.holdChanged(held: true, now: 10_000)
+        s.holdChanged(held: true, now: 20_000)
+        #expect(s.nextDeadline == 7_210_000, "a second hold offer does not restart the limit")
+        s.holdChanged(held: false, now: 30_000)
+        #expect(s.nextDeadline == nil && s.due(now: 9_000_000) == nil)
+        s.holdChanged(held: true, now: 40_000)
+        #expect(s.due(now: 7_239_999) == nil)
+        #expect(s.due(now: 7_240_000) == .holdLimitReached)
+        #expect(s.due(now: 7_240_001) == nil)
+    }
+
+    @Test func givenSessionTimersThenAHoldHasNoLimitAndTerminationStopsEveryTimer() {
+        var s = InviteSession(maxHoldMilliseconds: 1_000)
+        s.acknowledged()
+        s.sessionTimerAgreed(.init(interval: 90, refresher: .peer), now: 0)
+        s.holdChanged(held: true, now: 0)
+        #expect(s.nextDeadline == 60_000, "the peer's refreshes prove it alive")
+        #expect(s.due(now: 5_000) == nil)
+        s.terminate()
+        #expect(s.nextDeadline == nil && s.due(now: 100_000) == nil)
+    }
 }
