@@ -28,6 +28,10 @@ final class FakeChannel: CallChannel, @unchecked Sendable {
     private let lock = NSLock()
     private var _transferResult = TransferResult.failed(status: 486, reason: "Busy Here")
     var missingPrompts: Set<String> = []
+    /// `startRecording` throws this (a recorder that cannot create its file: full disk).
+    var recordingError: CallChannelError?
+    /// `stopRecording` reports this failure (the last frames or the fsync hit a full disk).
+    var failureAtClose: String?
 
     init() {
         let (raw, input) = AsyncStream<CallChannelEvent>.makeStream()
@@ -76,11 +80,12 @@ final class FakeChannel: CallChannel, @unchecked Sendable {
     }
     func stopPlayback() { commandInput.yield(.stop) }
     func startRecording(to path: String, id: Int, silenceMilliseconds: Int?) throws(CallChannelError) {
+        if let recordingError { throw recordingError }
         commandInput.yield(.record(path, id: id, silenceMilliseconds: silenceMilliseconds))
     }
     func stopRecording(id: Int) async -> RecordingInfo {
         commandInput.yield(.stopRecording(id: id))
-        return RecordingInfo(durationMilliseconds: 1234)
+        return RecordingInfo(durationMilliseconds: 1234, failure: failureAtClose)
     }
     func transfer(to target: String) async -> TransferResult {
         commandInput.yield(.transfer(target))
