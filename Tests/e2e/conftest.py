@@ -285,7 +285,13 @@ def running_server(parley_bin: Path, tmp_path: Path, prompts: Path, **options):
     """Starts the server (options as for `start_server`), yields it, stops it afterwards and
     fails the test when it crashed, was killed, or did not stop on SIGTERM."""
     server = start_server(parley_bin, tmp_path, prompts, **options)
-    yield server
+    try:
+        yield server
+    except BaseException:
+        # The test failed: stop the server all the same (its own verdict no longer matters),
+        # so no server outlives its test and loads the machine for the ones after it.
+        stop_server(server)
+        raise
     problem = stop_server(server)
     if problem:
         pytest.fail(problem + server.describe(), pytrace=False)
