@@ -1,0 +1,59 @@
+import Foundation
+import NIOCore
+import ParleySIP
+import Testing
+@testable import ParleyServer
+
+/// What every received datagram goes through before a transaction sees it: the per-source
+/// rate limit (malformed bytes included) and `SIPRequestValidator` with stateless answers.
+@Suite("SIP screening: rate limit and validator")
+struct SIPScreeningTests {
+    static let yaml = """
+    sip:
+      listen: ["udp:127.0.0.1:5060"]
+      rate_limit: { requests_per_second: 1, burst: 3 }
+    prompts: /nonexistent
+    tenants:
+      demo:
+        domains: [127.0.0.1]
+        numbers:
+          "100": { play: welcome }
+    """
+
+    static func options(_ n: Int, extra: String = "") -> [UInt8] {
+        Array(("OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKs\(n)\r\nMax-Forwards: 70\r\n"
+            + "From: <sip:p@127.0.0.1>;tag=p\(n)\r\nTo: <sip:127.0.0.1>\r\nCall-ID: s\(n)@test\r\nCSeq: 1 OPTIONS\r\n\(extra)"
+            + "Content-Length: 0\r\n\r\n").utf8)
+    }
+
+    @Test("given a burst of 3, then the fourth malformed datagram is dropped by the rate limit, unanswered")
+    func malformedCountsAgainstTheRate() throws {
+        let h = try ControllerHarness(Self.yaml)
+        let bad = Array(String(decoding: Self.options(1), as: UTF8.self).replacingOccurrences(of: "CSeq: 1 OPTIONS", with: "CSeq: one OPTIONS").utf8)
+        for _ in 0..<5 { h.controller.handleMalformed(bad, error: .badCSeq("one OPTIONS"), from: h.phone) }
+        let answers = h.drain()
+        #expect(answers.map(\.status) == [400, 400, 400])
+        #expect(answers.first?["Warning"]?.contains("CSeq") == true)
+        #expect(h.controller.rateLimitedCount == 2)
+    }
+
+    @Test("given Require: foo, then the validator's 420 lists it in Unsupported, statelessly")
+    func requireGets420() throws {
+        let h = try ControllerHarness(Self.yaml)
+        let message = try SIPParser().parse(Self.options(2, extra: "Require: foo, timer\r\n"))
+        h.receive(message)
+        let answers = h.drain()
+        #expect(answers.map(\.status) == [420])
+        #expect(answers.first?["Unsupported"] == "foo")
+        #expect(h.controller.serverTransactions.count == 0)
+    }
+
+    @Test("given an ACK that fails validation, then nothing is answered")
+    func invalidAckIsDropped() throws {
+        let h = try ControllerHarness(Self.yaml)
+        let ack = Array(String(decoding: Self.options(3), as: UTF8.self).replacingOccurrences(of: "OPTIONS", with: "ACK")
+            .replacingOccurrences(of: "To: <sip:127.0.0.1>", with: "To: <sip:127.0.0.1").utf8)
+        h.controller.receive(h.controller.validator.classify(ack), from: h.phone)
+        #expect(h.drain().isEmpty)
+    }
+}
