@@ -153,11 +153,25 @@ def deposit_event(server, call_id: str, timeout: float = 20.0) -> dict:
 # ---------------------------------------------------------------------------
 
 
+def failed_deposit(server, talk_s: float) -> dict:
+    """A caller who talks `talk_s` after the beep hears the apology and gets a BYE; returns
+    the `voicemail.deposit` event, which says failed with ENOSPC's text."""
+    call, bye = leave_message(server, talk_s=talk_s, hang_up=False)
+    assert bye is not None, "no BYE after the failed recording" + server.describe()
+    event = deposit_event(server, call.call_id)
+    assert event["outcome"] == "failed", event
+    assert "No space left on device" in event["reason"], event
+    apology = [e["prompt"] for e in server.call_events(call.call_id) if e["event"] == "prompt.started"]
+    assert "vm-record-failed" in apology, apology
+    return event
+
+
 def test_a_recording_that_fills_the_disk_fails_that_message_and_the_server_keeps_going(parley_bin, prompts_dir, tmp_path):
-    """Given storage.data_dir on a 4 MB tmpfs filled but for 24 KiB (1.5 s of audio), when a
-    caller talks for 6 s after the beep: the recording fails, the caller hears the apology
-    (vm-record-failed) and gets a BYE, `voicemail.deposit` says failed with ENOSPC's text,
-    the metric counts it, no message row and no temporary file remain; the server answers
+    """Given storage.data_dir on a 4 MB tmpfs: filled to the last byte, the recorder cannot
+    even write its file's header; filled but for 24 KiB (1.5 s of audio), a caller talking for
+    6 s fills it during the recording. Each time the caller hears the apology
+    (vm-record-failed) and gets a BYE, `voicemail.deposit` says failed with ENOSPC's text and
+    the metric counts it; no message row and no temporary file remain; the server answers
     OPTIONS and a second call, and with the space back a message is kept whole."""
     data = tmp_path / "data"
     port = free_tcp_port()
@@ -169,17 +183,13 @@ def test_a_recording_that_fills_the_disk_fails_that_message_and_the_server_keeps
         try:
             api = Admin(port)
             api.wait_up()
-            filler = fill(data, leave=24 * 1024)
-            call, bye = leave_message(server, talk_s=6.0, hang_up=False)
-            assert bye is not None, "no BYE after the failed recording" + server.describe()
-            event = deposit_event(server, call.call_id)
-            assert event["outcome"] == "failed", event
-            assert "No space left on device" in event["reason"], event
-            apology = [e for e in server.call_events(call.call_id) if e["event"] == "prompt.started"]
-            assert "vm-record-failed" in [e["prompt"] for e in apology], apology
+            filler = fill(data, leave=0)
+            failed_deposit(server, talk_s=3.0)           # no room for the header
+            os.truncate(filler, filler.stat().st_size - 24 * 1024)
+            failed_deposit(server, talk_s=6.0)           # room for 1.5 s of the message
             assert server.alive(), server.describe()
             second_call_works(server)
-            assert metric(api, "parley_voicemail_deposits_total", 'outcome="failed"') == 1
+            assert metric(api, "parley_voicemail_deposits_total", 'outcome="failed"') == 2
 
             filler.unlink()
             assert messages(parley_bin, server) == [], "a row was left for the failed recording"
