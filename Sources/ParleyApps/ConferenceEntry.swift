@@ -1,6 +1,10 @@
 /// What the conference entry flow did, for the call's event log.
 public enum ConferenceEntryEvent: Sendable, Equatable {
     case pinRejected(room: String, attempt: Int)
+    /// A guess came during the room's back-off and was not checked.
+    case pinTooSoon(room: String, attempt: Int)
+    /// The room refused the caller's PIN because of its lockout.
+    case pinLockedOut(room: String)
     case joined(room: String, moderator: Bool, participants: Int)
     case refused(room: String, ConferenceRefusal)
     case key(room: String, Character, action: String)
@@ -8,7 +12,9 @@ public enum ConferenceEntryEvent: Sendable, Equatable {
 
 /// The caller's way into a conference room and the keys in it.
 ///
-/// PIN (three tries; the moderator PIN makes the caller moderator), then the join: "you are
+/// PIN (three tries; the moderator PIN makes the caller moderator; wrong guesses are
+/// counted per room across calls by `pinGate`, which may make the caller wait before the next
+/// try or refuse every PIN while the room is locked out), then the join: "you are
 /// the first participant" (the room plays hold music while they are alone) or the count;
 /// the room plays the join and leave chimes. In the room one key at a time:
 ///
@@ -30,9 +36,12 @@ public struct ConferenceEntry: Sendable {
     public let room: String
     public let bridge: any ConferenceBridge
     public let observe: @Sendable (ConferenceEntryEvent) -> Void
+    /// Counts wrong guesses per room across calls; nil: none (three tries per call only).
+    public let pinGate: (any ConferencePINGate)?
 
-    public init(room: String, bridge: any ConferenceBridge, observe: @escaping @Sendable (ConferenceEntryEvent) -> Void = { _ in }) {
-        self.room = room; self.bridge = bridge; self.observe = observe
+    public init(room: String, bridge: any ConferenceBridge, pinGate: (any ConferencePINGate)? = nil,
+                observe: @escaping @Sendable (ConferenceEntryEvent) -> Void = { _ in }) {
+        self.room = room; self.bridge = bridge; self.pinGate = pinGate; self.observe = observe
     }
 
     /// Runs until the caller hangs up or is removed (the server then ends the call).
@@ -45,15 +54,30 @@ public struct ConferenceEntry: Sendable {
             for attempt in 1...ConferenceEntry.pinTries {
                 flow.clearTypeAhead()
                 let entered = try await flow.playAndCollect(["conf-enter-pin"], max: 16, timeout: .seconds(10), interDigitTimeout: .seconds(5))
-                if let m = settings.moderatorPIN, entered == m {
-                    moderator = true
+                let isModerator = settings.moderatorPIN.map { entered == $0 } ?? false
+                let correct = isModerator || entered == (settings.pin ?? "")
+                let verdict = pinGate?.guess(room: room, correct: correct) ?? (correct ? .accepted : .rejected(retryAfter: .zero))
+                var wait = Duration.zero
+                switch verdict {
+                case .accepted:
+                    moderator = isModerator
                     accepted = true
-                } else if entered == (settings.pin ?? "") {
-                    accepted = true
+                case let .rejected(retryAfter):
+                    observe(.pinRejected(room: room, attempt: attempt))
+                    wait = retryAfter
+                case let .tooSoon(retryAfter):
+                    observe(.pinTooSoon(room: room, attempt: attempt))
+                    wait = retryAfter
+                case .lockedOut:
+                    observe(.pinLockedOut(room: room))
+                    try await flow.play(["conf-locked", "goodbye"])
+                    flow.hangup()
+                    return
                 }
                 if accepted { break }
-                observe(.pinRejected(room: room, attempt: attempt))
                 try await flow.play(["conf-invalid-pin"])
+                // The room's back-off: the next try is not asked for before it may be taken.
+                if attempt != ConferenceEntry.pinTries && wait > Duration.zero { try await flow.pause(wait) }
             }
             guard accepted else {
                 try await flow.play(["goodbye"])

@@ -13,11 +13,17 @@ extension CallController {
         let events = self.events
         let bridge = CallConferenceBridge(registry: conferences, tenant: tenant, leg: leg, callID: callID,
                                           hangup: { [weak self] in loop.execute { self?.hangUpFromApp(callID: callID) } })
+        let gate = RoomPINGate(registry: conferences, tenant: tenant, callID: callID)
         return { room, flow throws(CallFlowError) in
-            let entry = ConferenceEntry(room: room, bridge: bridge) { event in
+            let entry = ConferenceEntry(room: room, bridge: bridge, pinGate: gate) { event in
                 switch event {
                 case let .pinRejected(room, attempt):
                     events.emit(CallEvent("conference.pin_rejected", callID: callID, [("room", .string(room)), ("attempt", .int(attempt))]))
+                case let .pinTooSoon(room, attempt):
+                    events.emit(CallEvent("conference.pin_rejected", callID: callID, [("room", .string(room)), ("attempt", .int(attempt)),
+                                                                                      ("reason", .string("backing off"))]))
+                case let .pinLockedOut(room):
+                    events.emit(CallEvent("conference.refused", callID: callID, [("room", .string(room)), ("reason", .string("pin locked out"))]))
                 case let .key(room, key, action):
                     events.emit(CallEvent("conference.key", callID: callID, [("room", .string(room)), ("key", .string(String(key))),
                                                                              ("action", .string(action))]))
@@ -53,5 +59,16 @@ extension CallController {
             }
             try await runner(room, flow)
         }
+    }
+}
+
+/// A call's `ConferencePINGate`: its tenant's rooms in the registry.
+struct RoomPINGate: ConferencePINGate {
+    let registry: ConferenceRegistry
+    let tenant: ParleyConfig.Tenant
+    let callID: String
+
+    func guess(room: String, correct: Bool) -> ConferencePINVerdict {
+        registry.guess(tenant: tenant, room: room, correct: correct, callID: callID)
     }
 }

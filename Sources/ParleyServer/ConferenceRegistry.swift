@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import NIOConcurrencyHelpers
+import NIOCore
 import ParleyApps
 import ParleyDSP
 import ParleyMedia
@@ -93,6 +94,13 @@ public final class ConferenceRegistry: @unchecked Sendable {
     private let joinCounter = Counter(label: "parley_conference_joins_total")
     private let roomsGauge = Gauge(label: "parley_conference_rooms")
     private let participantsGauge = Gauge(label: "parley_conference_participants")
+    private let pinLockoutCounter = Counter(label: "parley_conference_pin_lockouts_total")
+    /// Wrong PINs per room (`tenant/room`) across calls; guarded by `lock`.
+    private var pinGuesses = GuessThrottle<String>(capacity: ConferenceRegistry.maxTrackedPINRooms)
+    /// Rooms whose wrong PINs are remembered at once (a room is only a key once it had one).
+    static let maxTrackedPINRooms = 10_000
+    /// Milliseconds on a monotonic clock; tests pass their own.
+    private let clock: @Sendable () -> Int64
     private let audio: Audio
     private let dataDirectory: String
     private let logger: Logger
@@ -100,14 +108,50 @@ public final class ConferenceRegistry: @unchecked Sendable {
     /// Where talker events leave the rooms' media threads (serial: one room's events stay in order).
     private let talkerQueue = DispatchQueue(label: "parley.conference.talkers")
 
-    public init(dataDirectory: String, logger: Logger, audio: @escaping Audio, emit: @escaping @Sendable (CallEvent) -> Void = { _ in }) {
-        self.dataDirectory = dataDirectory; self.logger = logger; self.audio = audio; self.emit = emit
+    public init(dataDirectory: String, logger: Logger, audio: @escaping Audio, emit: @escaping @Sendable (CallEvent) -> Void = { _ in },
+                clock: @escaping @Sendable () -> Int64 = { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }) {
+        self.dataDirectory = dataDirectory; self.logger = logger; self.audio = audio; self.emit = emit; self.clock = clock
     }
 
     /// Callers refused because their room was full, since start.
     public var refusedBecauseFull: Int { lock.withLock { refusedFull } }
 
     static func key(_ tenant: String, _ room: String) -> String { "\(tenant)/\(room)" }
+
+    // MARK: PIN guesses (entry flows)
+
+    /// Decides one PIN guess for `tenant`'s `room` (`ConferencePINGate`): under the lock, the
+    /// room's back-off and lockout are checked, then a wrong guess is counted, so parallel
+    /// callers share one count and none slips a guess in during the wait. A right guess does
+    /// not forget the room's wrong ones: otherwise a guesser could start afresh each time a
+    /// participant joins. The guess that locks the room emits `conference.pin_locked` and a log line.
+    func guess(tenant: ParleyConfig.Tenant, room: String, correct: Bool, callID: String) -> ConferencePINVerdict {
+        guard let settings = tenant.conferences[room] else { return .lockedOut }
+        let key = ConferenceRegistry.key(tenant.name, room)
+        let now = clock()
+        let policy = settings.pinGuessing.policy
+        let (verdict, locked): (ConferencePINVerdict, (failures: Int, until: Int64)?) = lock.withLock {
+            switch pinGuesses.verdict(key, now: now) {
+            case .locked: return (.lockedOut, nil)
+            case let .backOff(until): return (.tooSoon(retryAfter: .milliseconds(until - now)), nil)
+            case .allowed: break
+            }
+            if correct { return (.accepted, nil) }
+            switch pinGuesses.recordFailure(key, now: now, policy: policy) {
+            case let .counted(_, retryAt): return (.rejected(retryAfter: .milliseconds(retryAt - now)), nil)
+            case let .lockedOut(failures, until): return (.lockedOut, (failures, until))
+            }
+        }
+        if let locked {
+            let seconds = Int((locked.until - now + 999) / 1000)
+            pinLockoutCounter.increment()
+            logger.warning("conference PIN entry locked after wrong PINs",
+                           metadata: ["room": "\(key)", "failures": "\(locked.failures)", "seconds": "\(seconds)", "call-id": "\(callID)"])
+            emit(CallEvent("conference.pin_locked", callID: callID, [("room", .string(room)), ("failures", .int(locked.failures)),
+                                                                     ("seconds", .int(seconds))]))
+        }
+        return verdict
+    }
 
     // MARK: Joining and leaving (entry flows)
 

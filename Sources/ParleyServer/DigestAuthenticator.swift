@@ -15,9 +15,10 @@ import ParleySIP
 /// lives.
 ///
 /// Guessing is slowed per source address and per user (`GuessThrottle`, `sip.auth.lockout`):
-/// after `free_failures` wrong answers each further one makes the next wait (`backoff`,
-/// doubling up to `max_backoff`), and `source_failures` (or `user_failures`) within `window`
-/// lock the source (or user) for `duration`. While it waits or is locked, every INVITE from
+/// after `free_failures` wrong answers from a source each further one makes its next wait
+/// (`backoff`, doubling up to `max_backoff`), and `source_failures` within `window` lock the
+/// source for `duration`; `user_failures` wrong passwords for one user, from anywhere, lock
+/// the user (no back-off per user, see `DigestLockout.userPolicy`). While it waits or is locked, every INVITE from
 /// it gets 403 with `Retry-After` and a Warning, at once: no challenge is issued and no hash
 /// is computed. We answer instead of dropping because a retransmitted INVITE (RFC 3261
 /// §17.1.1.2) costs the attacker nothing and us a parse each time, while a final answer ends
@@ -166,10 +167,10 @@ final class DigestAuthenticator {
     /// whose password was wrong), logged once more when it locks either; then 403.
     private func failed(_ invite: SIPMessage, source: String, user: String?, now: Int64, _ why: String) -> Decision {
         let policies = config.sip.auth?.lockout ?? ParleyConfig.DigestLockout()
-        if case let .lockedOut(n, until) = sourceFailures.recordFailure(source, now: now, policy: policies.policy(failures: policies.sourceFailures)) {
+        if case let .lockedOut(n, until) = sourceFailures.recordFailure(source, now: now, policy: policies.sourcePolicy) {
             lockedOut("source \(source)", failures: n, seconds: (until - now + 999) / 1000)
         }
-        if let user, case let .lockedOut(n, until) = userFailures.recordFailure(user, now: now, policy: policies.policy(failures: policies.userFailures)) {
+        if let user, case let .lockedOut(n, until) = userFailures.recordFailure(user, now: now, policy: policies.userPolicy) {
             lockedOut("user '\(DigestAuthenticator.printable(user))'", failures: n, seconds: (until - now + 999) / 1000)
         }
         return forbidden(invite, why)

@@ -58,10 +58,18 @@ extension ParleyConfig {
         public var maxBackoffMilliseconds: Int64 = 60_000
         public var maxTracked = 10_000
 
-        func policy(failures: Int) -> GuessThrottle<String>.Policy {
-            GuessThrottle.Policy(lockoutAfter: failures, windowMilliseconds: windowMilliseconds, lockoutMilliseconds: durationMilliseconds,
+        /// Per source: back-off, then lockout.
+        var sourcePolicy: GuessThrottle<String>.Policy {
+            GuessThrottle.Policy(lockoutAfter: sourceFailures, windowMilliseconds: windowMilliseconds, lockoutMilliseconds: durationMilliseconds,
                                  freeFailures: freeFailures, firstDelayMilliseconds: backoffMilliseconds,
                                  maxDelayMilliseconds: maxBackoffMilliseconds)
+        }
+
+        /// Per user: lockout only. A back-off after a stranger's few wrong guesses would
+        /// refuse the user's own phones at once; the lock needs `user_failures` of them.
+        var userPolicy: GuessThrottle<String>.Policy {
+            GuessThrottle.Policy(lockoutAfter: userFailures, windowMilliseconds: windowMilliseconds, lockoutMilliseconds: durationMilliseconds,
+                                 freeFailures: Int.max, firstDelayMilliseconds: 0, maxDelayMilliseconds: 0)
         }
     }
 
