@@ -144,12 +144,26 @@ public final class ServerMail: Sendable {
         }
     }
 
-    /// One pass over the failed spool writes; true when none is left.
+    /// One pass over the failed spool writes, oldest first; true when none is left. A pass
+    /// stops at the first one the disk still has no room for (the others would fail alike).
     func retryFailedSpools() async -> Bool {
-        let waiting = retries.withLockedValue { Array($0.values) }
+        let waiting = retries.withLockedValue { $0.values.sorted { $0.receivedAt < $1.receivedAt } }
         for message in waiting {
-            let still: VoicemailMessage? = try? await store.message(message.id, of: message.mailbox)
-            guard let still, still.emailState == .pending, let mailbox = try? await store.mailbox(message.mailbox) else {
+            let still: VoicemailMessage
+            let mailbox: Mailbox?
+            do throws(StoreError) {
+                still = try await store.message(message.id, of: message.mailbox)
+                mailbox = try await store.mailbox(message.mailbox)
+            } catch {
+                switch error {
+                case .messageNotFound, .mailboxNotFound:
+                    retries.withLockedValue { _ = $0.removeValue(forKey: message.id) }
+                    continue
+                default:
+                    return false  // the store is busy or failing: next pass
+                }
+            }
+            guard still.emailState == .pending, let mailbox else {
                 retries.withLockedValue { _ = $0.removeValue(forKey: message.id) }
                 continue
             }
@@ -162,7 +176,7 @@ public final class ServerMail: Sendable {
             case .notWanted, .refused:
                 retries.withLockedValue { _ = $0.removeValue(forKey: message.id) }
             case .deferred:
-                break
+                return false
             }
         }
         return retries.withLockedValue { $0.isEmpty }
