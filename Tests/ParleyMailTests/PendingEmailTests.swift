@@ -66,6 +66,20 @@ struct PendingEmailTests {
         #expect(try await x.store.message(plain.id, of: x.key).emailState == EmailState.none)
     }
 
+    @Test("Given five pending rows and pages of two, the listing hands out every one once, oldest row first, and skips the others")
+    func pages() async throws {
+        let x = try await Fixture()
+        defer { x.f.cleanUp() }
+        var ids: [String] = []
+        for i in 0..<7 { ids.append(try await x.deposit(i % 3 == 2 ? .none : .pending).id) }
+        var seen: [[String]] = []
+        try await x.store.forEachPendingEmail(receivedBefore: Date().addingTimeInterval(60), pageSize: 2) { page in
+            seen.append(page.map(\.id))
+        }
+        #expect(seen.flatMap { $0 } == [ids[0], ids[1], ids[3], ids[4], ids[6]])
+        #expect(seen.allSatisfy { $0.count <= 2 })
+    }
+
     @Test("Given a pending row received after the cutoff (a deposit of this process), reconcile leaves it alone")
     func cutoff() async throws {
         let x = try await Fixture()
