@@ -66,12 +66,17 @@ public struct IPNetwork: Sendable, Equatable, CustomStringConvertible {
 public struct RateLimiter: Sendable {
     public let rate: Double
     public let burst: Double
+    /// Sources tracked at most. A new source beyond is let through untracked: a table full
+    /// of sources seen in the last 10 s means forged source addresses, which a per-source
+    /// bucket cannot stop anyway (each would start with a full bucket), and memory stays bounded.
+    public let maxSources: Int
     private var buckets: [String: (tokens: Double, at: Int64)] = [:]
     private var lastSweep: Int64 = 0
 
-    public init(requestsPerSecond: Double, burst: Int) {
+    public init(requestsPerSecond: Double, burst: Int, maxSources: Int = 100_000) {
         rate = requestsPerSecond
         self.burst = Double(burst)
+        self.maxSources = maxSources
     }
 
     /// Takes one token for `source`; false when the source is over its rate.
@@ -81,7 +86,8 @@ public struct RateLimiter: Sendable {
             buckets = buckets.filter { now - $0.value.at < 10_000 }
             lastSweep = now
         }
-        var bucket = buckets[source] ?? (burst, now)
+        guard let known = buckets[source] ?? (buckets.count < maxSources ? (burst, now) : nil) else { return true }
+        var bucket = known
         bucket.tokens = min(burst, bucket.tokens + Double(now - bucket.at) / 1000 * rate)
         bucket.at = now
         let allowed = bucket.tokens >= 1

@@ -56,4 +56,21 @@ struct SIPScreeningTests {
         h.controller.receive(h.controller.validator.classify(ack), from: h.phone)
         #expect(h.drain().isEmpty)
     }
+
+    @Test("given a table of 3 sources, then a fourth is let through untracked and the table stays at 3")
+    func rateLimiterTableIsBounded() {
+        var limiter = RateLimiter(requestsPerSecond: 1, burst: 1, maxSources: 3)
+        let first = ["a", "b", "c"].map { limiter.allow($0, now: 0) }
+        let aAgain = limiter.allow("a", now: 0)
+        let untracked = (0..<5).map { _ in limiter.allow("d", now: 0) }
+        #expect(first == [true, true, true])
+        #expect(!aAgain)
+        #expect(untracked.allSatisfy { $0 })
+        #expect(limiter.trackedSources == 3)
+        // After the sweep (10 s idle) there is room again and a new source is tracked.
+        let eFirst = limiter.allow("e", now: 20_000)
+        let eSecond = limiter.allow("e", now: 20_000)
+        #expect(eFirst)
+        #expect(!eSecond)
+    }
 }
