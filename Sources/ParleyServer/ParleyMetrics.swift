@@ -88,8 +88,9 @@ extension ParleyMetrics {
         Counter(label: "parley_sip_tcp_connections_closed_total", dimensions: [("reason", reason)]).increment()
     }
 
-    /// `parley_sip_tcp_connections`: SIP connections open now.
-    static func sipTCPConnections(_ open: Int) {
-        Gauge(label: "parley_sip_tcp_connections").record(open)
-    }
+    /// `parley_sip_tcp_connections`: SIP connections open now (made once: it is set on
+    /// every accept and close).
+    static let tcpConnections = Gauge(label: "parley_sip_tcp_connections")
+
+    static func sipTCPConnections(_ open: Int) { tcpConnections.record(open) }
 }
