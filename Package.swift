@@ -191,7 +191,7 @@ if ProcessInfo.processInfo.environment["PARLEY_FUZZ"] == "1" {
         .target(name: "CParleyFuzzDriver", path: "Fuzz/CParleyFuzzDriver"),
         // The mail and config checks (`scripts/fuzz mail|config`): `@testable` imports, so
         // fuzz builds only (scripts/fuzz passes -enable-testing).
-        .target(name: "ParleyServerFuzzChecks", dependencies: ["ParleyServer", "ParleyMail", "ParleyStore",
+        .target(name: "ParleyServerFuzzChecks", dependencies: ["ParleyServer", "ParleySIP", "ParleyMail", "ParleyStore",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")],
                 path: "Fuzz/ParleyServerFuzzChecks", swiftSettings: nioSwift5),
         .executableTarget(name: "ParleyFuzz", dependencies: ["ParleyRTP", "ParleyFuzzChecks", "ParleyServerFuzzChecks", "CParleyFuzzDriver"],

@@ -3,7 +3,7 @@ import ParleyRTP
 import ParleyServerFuzzChecks
 
 /// Which parsers the fuzzer drives: `rtp` (RTP, RTCP, telephone-event), `sip` (SIP
-/// messages, URIs, addresses, SDP), `mail` (spool files, SMTP replies, composed headers) or
+/// messages, URIs, addresses, SDP, TCP framing), `mail` (spool files, SMTP replies, composed headers) or
 /// `config` (the whole configuration parser). Set from PARLEY_FUZZ_TARGET before libFuzzer starts.
 nonisolated(unsafe) var fuzzTarget = "rtp"
 
@@ -14,7 +14,9 @@ nonisolated(unsafe) var fuzzTarget = "rtp"
 public func parleyFuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = UnsafeRawBufferPointer(start: data, count: size)
     switch fuzzTarget {
-    case "sip": SIPFuzzChecks.check(Array(bytes))
+    case "sip":
+        SIPFuzzChecks.check(Array(bytes))
+        SIPStreamFuzzChecks.check(Array(bytes))
     case "mail": MailFuzzChecks.check(Array(bytes))
     case "config": ConfigFuzzChecks.check(Array(bytes))
     default: RTPFuzzChecks.check(bytes)
