@@ -32,8 +32,22 @@ public struct SIPMessage: Equatable, Sendable {
 
     /// The first value of a header (case-insensitive name; compact forms accepted).
     public subscript(name: String) -> String? {
+        // Stored names are canonical and canonical spelling is idempotent, so a name found
+        // as given needs no canonicalizing (which lowercases and looks up two tables): the
+        // callers' literals ("Call-ID", "CSeq", "Via") are found on the first scan.
+        if let header = headers.first(where: { $0.name == name }) { return header.value }
         let canonical = SIPHeaderName.canonical(name)
+        guard canonical != name else { return nil }
         return headers.first { $0.name == canonical }?.value
+    }
+
+    /// The top Via (RFC 3261 §8.2.6.2, §17.2.3): the first entry of the Via list, what
+    /// `values("Via").first` gives, without splitting every Via into a new array.
+    public var topVia: String? {
+        for header in headers where header.name == "Via" {
+            if let first = SIPHeaderName.firstListElement(header.value) { return first }
+        }
+        return nil
     }
 
     /// Every value of a header, splitting comma-separated lists (RFC 3261 §7.3.1).
@@ -108,12 +122,45 @@ public enum SIPHeaderName {
         return map
     }()
 
+    /// The known names as the RFC spells them.
+    static let knownSpellings = Set(known.values)
+
     /// The canonical spelling of a header name: compact forms expanded, known names in
     /// their RFC spelling, others as received.
     public static func canonical(_ name: String) -> String {
+        // Most names arrive and are asked for in their RFC spelling: one lookup, no lowercased copy.
+        if knownSpellings.contains(name) { return name }
         let lower = name.lowercased()
         if let long = compact[lower] { return long }
         return known[lower] ?? name
+    }
+
+    /// The first non-empty element of `splitList(value)`, found without building the rest.
+    static func firstListElement(_ value: String) -> String? {
+        var inQuotes = false, inAngle = false, escaped = false
+        var start = value.startIndex
+        var i = value.startIndex
+        while i < value.endIndex {
+            let ch = value[i]
+            if escaped {
+                escaped = false
+            } else {
+                switch ch {
+                case "\\" where inQuotes: escaped = true
+                case "\"": inQuotes.toggle()
+                case "<" where !inQuotes: inAngle = true
+                case ">" where !inQuotes: inAngle = false
+                case "," where !inQuotes && !inAngle:
+                    let element = value[start..<i].trimmingSIPWhitespace()
+                    if !element.isEmpty { return element }
+                    start = value.index(after: i)
+                default: break
+                }
+            }
+            i = value.index(after: i)
+        }
+        let last = value[start...].trimmingSIPWhitespace()
+        return last.isEmpty ? nil : last
     }
 
     /// Splits a header value on commas that are outside quotes and angle brackets.

@@ -150,7 +150,7 @@ public struct SIPServerTransactionTable<Destination> {
 
     /// What a response copies from its request (§8.2.6.2): top Via, Call-ID, CSeq.
     static func responseKey(_ message: SIPMessage) -> String? {
-        guard let via = message.values("Via").first, let callID = message.callID, let cseq = message.cseq else { return nil }
+        guard let via = message.topVia, let callID = message.callID, let cseq = message.cseq else { return nil }
         return "\(via)\n\(callID)\n\(cseq.number) \(cseq.method)"
     }
 }

@@ -34,7 +34,7 @@ public struct SIPTransactionKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     private init?(request: SIPMessage, method: String) {
-        guard let topText = request.values("Via").first, let via = Via(topText),
+        guard let topText = request.topVia, let via = Via(topText),
               let callID = request.callID, let cseq = request.cseq, let uri = request.requestURI else { return nil }
         self.method = method
         if via.hasRFC3261Branch, let branch = via.branch {
@@ -50,7 +50,7 @@ public struct SIPTransactionKey: Hashable, Sendable, CustomStringConvertible {
 
     /// The client transaction a received response belongs to (§17.1.3).
     public init?(response: SIPMessage) {
-        guard response.status != nil, let via = response.values("Via").first.flatMap(Via.init),
+        guard response.status != nil, let via = response.topVia.flatMap(Via.init),
               let branch = via.branch, let cseq = response.cseq else { return nil }
         identity = .client(branch: branch)
         method = cseq.method
@@ -58,7 +58,7 @@ public struct SIPTransactionKey: Hashable, Sendable, CustomStringConvertible {
 
     /// The key under which to file a client transaction for a request we send.
     public init?(sentRequest: SIPMessage) {
-        guard let method = sentRequest.method, let via = sentRequest.values("Via").first.flatMap(Via.init),
+        guard let method = sentRequest.method, let via = sentRequest.topVia.flatMap(Via.init),
               let branch = via.branch else { return nil }
         identity = .client(branch: branch)
         self.method = method
