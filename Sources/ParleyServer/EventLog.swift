@@ -118,20 +118,24 @@ public final class EventLog: @unchecked Sendable {
     public var droppedCount: Int { lock.withLock { dropped } }
 
     public func emit(_ event: CallEvent) {
-        let line = event.jsonLine
-        var metadata: Logger.Metadata = ["call-id": .string(event.callID)]
-        for (k, v) in event.fields {
-            switch v {
-            case let .string(s): metadata[k] = .string(s)
-            case let .int(n): metadata[k] = .stringConvertible(n)
+        // Only what is used is built, on the caller's thread (the SIP loop): the log line's
+        // metadata when the level lets it through, the JSON line when a file takes it.
+        if logger.logLevel <= .info {
+            var metadata: Logger.Metadata = ["call-id": .string(event.callID)]
+            for (k, v) in event.fields {
+                switch v {
+                case let .string(s): metadata[k] = .string(s)
+                case let .int(n): metadata[k] = .stringConvertible(n)
+                }
             }
+            logger.info("\(event.name)", metadata: metadata)
         }
-        logger.info("\(event.name)", metadata: metadata)
+        let line = lock.withLock { fd >= 0 } ? event.jsonLine + "\n" : nil
         let (subs, wake): ([@Sendable (CallEvent) -> Void], Bool) = lock.withLock {
             var wake = false
-            if fd >= 0 {
+            if fd >= 0, let line {
                 if pending.count < capacity {
-                    pending.append(line + "\n")
+                    pending.append(line)
                     wake = !writerScheduled
                     writerScheduled = true
                 } else {
@@ -139,7 +143,7 @@ public final class EventLog: @unchecked Sendable {
                     ParleyMetrics.eventLogLineDropped()
                 }
             }
-            return (Array(subscribers.values), wake)
+            return (subscribers.isEmpty ? [] : Array(subscribers.values), wake)
         }
         if wake { writer.async { self.writePending() } }
         for s in subs { s(event) }
