@@ -70,3 +70,11 @@ extension AppDatabase {
         }
     }
 }
+
+/// Whether a login's hash was checked (the log tells a checked wrong PIN from a refusal).
+final class PINCheckFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var checked = false
+    func set() { lock.lock(); checked = true; lock.unlock() }
+    var value: Bool { lock.lock(); defer { lock.unlock() }; return checked }
+}

@@ -71,10 +71,13 @@ public final class SQLiteVoicemailStore: VoicemailStore {
 
     public func verifyPIN(_ pin: String, for key: MailboxKey, now: Date) async throws(StoreError) -> PINVerification {
         // The attempt is counted before the hash is checked (AppDatabase+Login.swift).
-        let answer = try await database.verifyPIN(key, now: now, policy: lockout) { $0.verify(pin: pin) }
+        let checked = PINCheckFlag()
+        let answer = try await database.verifyPIN(key, now: now, policy: lockout) { checked.set(); return $0.verify(pin: pin) }
         switch answer {
+        case let .locked(until) where checked.value:
+            logger.warning("voicemail login: wrong PIN, mailbox locked", metadata: ["mailbox": "\(key)", "locked_until": "\(until)"])
         case let .locked(until):
-            logger.warning("voicemail login refused or wrong: mailbox locked", metadata: ["mailbox": "\(key)", "locked_until": "\(until)"])
+            logger.notice("voicemail login refused: mailbox locked", metadata: ["mailbox": "\(key)", "locked_until": "\(until)"])
         case let .wrong(left):
             logger.notice("voicemail login: wrong PIN", metadata: ["mailbox": "\(key)", "attempts_before_lockout": "\(left)"])
         case .ok:

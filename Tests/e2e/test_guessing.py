@@ -43,8 +43,8 @@ def events_named(server, name, call_id=None):
 def test_parallel_wrong_voicemail_pins_cannot_pass_the_lockout(parley_bin, prompts_dir, tmp_path):
     """Given mailbox 1001 (five wrong PINs lock it), when six calls each type three wrong PINs
     at the same moment, then exactly four are answered "wrong PIN" and every other attempt is
-    refused as locked (before the fix each call read "not locked" and all eighteen were
-    checked); a later call with the right PIN is refused while the lock lasts."""
+    refused as locked without its hash being checked: five checks in all (before the fix,
+    calls that read "not locked" at the same moment were all checked); a later call with the right PIN is refused while the lock lasts."""
     with running_server(parley_bin, tmp_path, prompts_dir, numbers=VM_NUMBERS, tenant_extra=MAILBOXES) as server:
         callers = [ivr.IvrCaller(server.sip_port, "1099") for _ in range(6)]
         for c in callers:
@@ -63,6 +63,9 @@ def test_parallel_wrong_voicemail_pins_cannot_pass_the_lockout(parley_bin, promp
         assert len(wrong) == 4, f"{len(wrong)} wrong PINs were checked; the limit is 5 (the 5th locks)" + server.describe()
         assert len(locked) == 6, f"every call ends on the lock: {len(locked)}" + server.describe()
         assert not events_named(server, "voicemail.login")
+        # The store logs each hash it checked ("wrong PIN") apart from refusals without a check.
+        checked = server.stderr.count("voicemail login: wrong PIN")
+        assert checked == 5, f"{checked} PIN hashes were checked; the limit is 5" + server.describe()
         with ivr.IvrCaller(server.sip_port, "1099") as caller:
             time.sleep(0.5)
             caller.press("1001#2580#")
