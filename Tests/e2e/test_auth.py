@@ -109,6 +109,8 @@ def test_sipp_with_a_wrong_password_gets_403_and_the_log_names_source_and_user(m
     port = md5_server.sip_port
     res = sipp.run("uac_auth_refused.xml", extra=["-au", USER, "-ap", WRONG, "-auth_uri", f"100@127.0.0.1:{port}"], timeout=15)
     assert res.returncode == 0, "SIPp expected 401 then 403" + res.describe() + md5_server.describe()
+    # The event log writes off the SIP loop: the 403 can reach SIPp before its line is on disk.
+    md5_server.wait_event(lambda e: e.get("event") == "call.refused" and e.get("status") == 403, 3.0)
     refused = events_named(md5_server, "call.refused")
     assert [e.get("status") for e in refused] == [401, 403], refused
     assert "wrong credentials for user 'alice' from 127.0.0.1" in refused[1].get("reason", ""), refused
