@@ -128,6 +128,18 @@ def _rand(n: int = 10) -> str:
     return "".join(random.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(n))
 
 
+def require_local_address(host: str) -> None:
+    """Skips the test when `host` (another loopback address, e.g. 127.0.0.66 for an attacker
+    outside `sip.trusted`) cannot be bound here."""
+    import pytest
+    try:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind((host, 0))
+        probe.close()
+    except OSError as e:
+        pytest.skip(f"cannot bind {host}: {e}")
+
+
 class SipUA:
     """One UDP socket on `local_host` (127.0.0.1 unless a test plays another host, e.g. an
     attacker on 127.0.0.66) talking to the server at host:server_port."""

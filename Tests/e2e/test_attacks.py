@@ -28,12 +28,7 @@ def guarded_server(parley_bin, prompts_dir, tmp_path):
 
 @pytest.fixture
 def attacker(guarded_server):
-    try:
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        probe.bind((ATTACKER, 0))
-        probe.close()
-    except OSError as e:
-        pytest.skip(f"cannot bind {ATTACKER}: {e}")
+    sipua.require_local_address(ATTACKER)
     with sipua.SipUA(guarded_server.sip_port, local_host=ATTACKER) as ua, rtp.RtpListener(host=ATTACKER) as media:
         yield ua, media
 

@@ -21,7 +21,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -268,12 +267,7 @@ def test_the_event_log_on_a_full_1mb_tmpfs_drops_lines_and_the_server_keeps_answ
     when 127.0.0.66 floods refused INVITEs (each one an event line) until the disk is full:
     the server stays up, answers OPTIONS from 127.0.0.1 during the flood and a normal call
     after it, and `parley_event_log_dropped_total` counts the lost lines."""
-    try:
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        probe.bind((ATTACKER, 0))
-        probe.close()
-    except OSError as e:
-        pytest.skip(f"cannot bind {ATTACKER}: {e}")
+    sipua.require_local_address(ATTACKER)
     events_dir = tmp_path / "ev"
     port = free_tcp_port()
     with tmpfs(events_dir, "1m"):
