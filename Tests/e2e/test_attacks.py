@@ -7,7 +7,6 @@ nothing; requests that change the session from a stranger's address get 403; RTP
 stranger is dropped whether it comes before or after the caller's first packet."""
 from __future__ import annotations
 
-import socket
 import time
 
 import numpy as np
