@@ -70,6 +70,7 @@ struct MailAttachmentFormatTests {
 
 enum TestAudio {
     static func temporaryPath(_ name: String) -> String {
-        NSTemporaryDirectory() + "parley-mail-tests-\(getpid())-\(name)"
+        // Unique per call: the tests of a suite run in parallel and each removes its file.
+        NSTemporaryDirectory() + "parley-mail-tests-\(getpid())-\(UUID().uuidString)-\(name)"
     }
 }
