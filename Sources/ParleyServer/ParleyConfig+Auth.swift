@@ -78,20 +78,14 @@ extension ParleyConfig {
         let m = try r.mapping(node, allowed: ["source_failures", "user_failures", "window", "duration", "free_failures", "backoff",
                                               "max_backoff", "max_tracked"])
         var l = DigestLockout()
-        func duration(_ key: String, _ range: ClosedRange<Int64>) throws -> Int64? {
-            guard let v = r.field(m, key) else { return nil }
-            let ms = try r.duration(v)
-            guard range.contains(ms) else { throw r.error(v, "expected a duration from \(range.lowerBound / 1000)s to \(range.upperBound / 3_600_000)h") }
-            return ms
-        }
         if let v = r.field(m, "source_failures") { l.sourceFailures = try r.int(v, in: 1...10_000) }
         if let v = r.field(m, "user_failures") { l.userFailures = try r.int(v, in: 1...10_000) }
         if let v = r.field(m, "free_failures") { l.freeFailures = try r.int(v, in: 0...10_000) }
         if let v = r.field(m, "max_tracked") { l.maxTracked = try r.int(v, in: 16...1_000_000) }
-        if let ms = try duration("window", 1_000...86_400_000) { l.windowMilliseconds = ms }
-        if let ms = try duration("duration", 1_000...86_400_000) { l.durationMilliseconds = ms }
-        if let ms = try duration("backoff", 0...3_600_000) { l.backoffMilliseconds = ms }
-        if let ms = try duration("max_backoff", 0...86_400_000) { l.maxBackoffMilliseconds = ms }
+        if let ms = try r.duration(m, "window", in: 1_000...86_400_000) { l.windowMilliseconds = ms }
+        if let ms = try r.duration(m, "duration", in: 1_000...86_400_000) { l.durationMilliseconds = ms }
+        if let ms = try r.duration(m, "backoff", in: 0...3_600_000) { l.backoffMilliseconds = ms }
+        if let ms = try r.duration(m, "max_backoff", in: 0...86_400_000) { l.maxBackoffMilliseconds = ms }
         if l.maxBackoffMilliseconds < l.backoffMilliseconds, let v = r.field(m, "max_backoff") {
             throw r.error(v, "must not be shorter than backoff")
         }

@@ -109,19 +109,13 @@ extension ParleyConfig {
         let m = try r.mapping(node, allowed: ["min_pin_length", "pin_lockout_after", "pin_window", "pin_lockout", "pin_free_failures",
                                               "pin_backoff", "pin_max_backoff"])
         var g = ConferencePINGuessing()
-        func duration(_ key: String, _ range: ClosedRange<Int64>) throws -> Int64? {
-            guard let v = r.field(m, key) else { return nil }
-            let ms = try r.duration(v)
-            guard range.contains(ms) else { throw r.error(v, "expected a duration from \(range.lowerBound)ms to \(range.upperBound / 3_600_000)h") }
-            return ms
-        }
         if let v = r.field(m, "min_pin_length") { g.minimumLength = try r.int(v, in: 1...16) }
         if let v = r.field(m, "pin_lockout_after") { g.lockoutAfter = try r.int(v, in: 1...10_000) }
         if let v = r.field(m, "pin_free_failures") { g.freeFailures = try r.int(v, in: 0...10_000) }
-        if let ms = try duration("pin_window", 1_000...86_400_000) { g.windowMilliseconds = ms }
-        if let ms = try duration("pin_lockout", 1_000...86_400_000) { g.lockoutMilliseconds = ms }
-        if let ms = try duration("pin_backoff", 0...3_600_000) { g.backoffMilliseconds = ms }
-        if let ms = try duration("pin_max_backoff", 0...3_600_000) { g.maxBackoffMilliseconds = ms }
+        if let ms = try r.duration(m, "pin_window", in: 1_000...86_400_000) { g.windowMilliseconds = ms }
+        if let ms = try r.duration(m, "pin_lockout", in: 1_000...86_400_000) { g.lockoutMilliseconds = ms }
+        if let ms = try r.duration(m, "pin_backoff", in: 0...3_600_000) { g.backoffMilliseconds = ms }
+        if let ms = try r.duration(m, "pin_max_backoff", in: 0...3_600_000) { g.maxBackoffMilliseconds = ms }
         if g.maxBackoffMilliseconds < g.backoffMilliseconds, let v = r.field(m, "pin_max_backoff") {
             throw r.error(v, "must not be shorter than pin_backoff")
         }

@@ -132,5 +132,23 @@ struct YAMLReader {
         if let n = Int64(text), n >= 0, n < 1_000_000_000 { return n * 1000 }
         throw error(v, "expected a duration such as 500ms, 30s or 2m")
     }
+
+    /// The duration at `key` of mapping `m` in ms, if given, which must lie in `range`.
+    func duration(_ m: [(String, Value)], _ key: String, in range: ClosedRange<Int64>) throws -> Int64? {
+        guard let v = field(m, key) else { return nil }
+        let ms = try duration(v)
+        guard range.contains(ms) else {
+            throw error(v, "expected a duration from \(YAMLReader.spoken(range.lowerBound)) to \(YAMLReader.spoken(range.upperBound))")
+        }
+        return ms
+    }
+
+    /// A duration in ms as the largest whole unit that fits: 500ms, 1s, 10m, 24h.
+    static func spoken(_ ms: Int64) -> String {
+        for (unit, scale) in [("h", Int64(3_600_000)), ("m", 60_000), ("s", 1000)] where ms >= scale && ms % scale == 0 {
+            return "\(ms / scale)\(unit)"
+        }
+        return "\(ms)ms"
+    }
 }
 

@@ -116,6 +116,10 @@ struct ConferencePINGuessTests {
         #expect(ConfigTests().error(lowered) == "no error")
         #expect(ConfigTests().error(Self.text.replacingOccurrences(of: "pin_window: 10m", with: "pin_windw: 10m"))
             .contains("tenants.acme.conferences.*.pin_windw: unknown key"))
+        #expect(ConfigTests().error(Self.text.replacingOccurrences(of: "pin_backoff: 1s", with: "pin_backoff: 2h"))
+            .contains("tenants.acme.conferences.*.pin_backoff: expected a duration from 0ms to 1h"))
+        #expect(ConfigTests().error(Self.text.replacingOccurrences(of: "pin_window: 10m", with: "pin_window: 500ms"))
+            .contains("tenants.acme.conferences.*.pin_window: expected a duration from 1s to 24h"))
         #expect(try ParleyConfig.parse(Self.text, file: "p.yaml").tenants.first?.conferences["*"] == nil)
     }
 }
