@@ -160,11 +160,12 @@ final class CallController: @unchecked Sendable {
 
     /// Takes one token of `source`'s rate (`sip.rate_limit`) for a datagram or a stream frame
     /// before it is parsed, so a flood of anything (requests, responses, malformed bytes,
-    /// keep-alives) costs the same. False: drop it unanswered (answering would amplify the
-    /// flood); counted and logged once a second. Called by the transports (SIPTransport.swift).
-    func admit(_ source: SIPPeer) -> Bool {
+    /// keep-alives) costs the same; `tokens` more for a frame that stands for several (a run
+    /// of keep-alives). False: drop it unanswered (answering would amplify the flood);
+    /// counted and logged once a second. Called by the transports (SIPTransport.swift).
+    func admit(_ source: SIPPeer, tokens: Int = 1) -> Bool {
         let now = Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)
-        if rateLimiter.allow(source.address.ipAddress ?? "", now: now) { return true }
+        if rateLimiter.allow(source.address.ipAddress ?? "", now: now, cost: tokens) { return true }
         rateLimitedCount += 1
         ParleyMetrics.sipRateLimited()
         if now - lastRateLimitLog >= 1000 {

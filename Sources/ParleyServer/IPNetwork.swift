@@ -79,8 +79,10 @@ public struct RateLimiter: Sendable {
         self.maxSources = maxSources
     }
 
-    /// Takes one token for `source`; false when the source is over its rate.
-    public mutating func allow(_ source: String, now: Int64) -> Bool {
+    /// Takes `cost` tokens for `source`; false when the source is over its rate. A refused
+    /// cost still spends the whole tokens the bucket held, as `cost` calls of one token
+    /// each would have until the first refusal.
+    public mutating func allow(_ source: String, now: Int64, cost: Int = 1) -> Bool {
         // Forget idle sources now and then so a scan of many addresses cannot grow the table for ever.
         if now - lastSweep > 10_000 {
             buckets = buckets.filter { now - $0.value.at < 10_000 }
@@ -90,8 +92,8 @@ public struct RateLimiter: Sendable {
         var bucket = known
         bucket.tokens = min(burst, bucket.tokens + Double(now - bucket.at) / 1000 * rate)
         bucket.at = now
-        let allowed = bucket.tokens >= 1
-        if allowed { bucket.tokens -= 1 }
+        let allowed = bucket.tokens >= Double(cost)
+        bucket.tokens -= allowed ? Double(cost) : bucket.tokens.rounded(.down)
         buckets[source] = bucket
         return allowed
     }

@@ -129,14 +129,11 @@ final class SIPTCPHandler: ChannelInboundHandler, @unchecked Sendable {
         case let .keepAlive(bytes):
             // One token per ping (CRLFCRLF) in the run: a megabyte of CRLF is a quarter of a
             // million keep-alives, far over any rate.
-            for _ in 0..<max(1, (bytes + 3) / 4) where !controller.admit(peer) {
-                return close(context, reason: "keepalive_flood")
-            }
+            if !controller.admit(peer, tokens: max(1, (bytes + 3) / 4)) { close(context, reason: "keepalive_flood") }
         case let .message(message):
-            guard controller.admit(peer) else { return }
-            controller.receive(controller.validator.verdict(for: message), from: peer)
+            controller.handle(message, from: peer)
         case let .malformed(bytes, error):
-            if controller.admit(peer) { controller.receive(controller.validator.verdict(for: error, bytes: bytes), from: peer) }
+            controller.handleMalformed(bytes, error: error, from: peer)
             close(context, reason: "malformed")
         }
     }
