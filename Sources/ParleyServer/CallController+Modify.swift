@@ -144,8 +144,7 @@ extension CallController {
         remember(r)
         send(r, source)
         if request.method == "INVITE" { retransmitUntilACK(call, r) }
-        restartSessionTimer(call)
-        holdChanged(call, ours: ours)
+        sessionChanged(call, ours: ours)
         events.emit(CallEvent(ours == .sendrecv ? "call.resumed" : "call.held", callID: call.id, [("direction", .string(ours.rawValue))]))
     }
 }

@@ -54,9 +54,12 @@ extension CallController {
         armTimers(call)
     }
 
-    /// After a session change was answered with our direction `ours`: on hold unless sendrecv.
-    func holdChanged(_ call: Call, ours: SessionDescription.Direction) {
-        call.session.holdChanged(held: ours != .sendrecv, now: nowMilliseconds)
+    /// A session change was answered with our direction `ours`: the session timer restarts,
+    /// and the call is on hold unless `ours` is sendrecv. One arm for both.
+    func sessionChanged(_ call: Call, ours: SessionDescription.Direction) {
+        let now = nowMilliseconds
+        call.session.sessionRefreshed(now: now)
+        call.session.holdChanged(held: ours != .sendrecv, now: now)
         armTimers(call)
     }
 
