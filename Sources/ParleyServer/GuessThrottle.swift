@@ -105,9 +105,6 @@ struct GuessThrottle<Key: Hashable> {
         entries[key] = nil
     }
 
-    /// Forgets everything (a reload that changes who may guess).
-    mutating func removeAll() { entries.removeAll() }
-
     /// A streak is over when its lock has run out, or, unlocked, when its window has passed
     /// and its back-off too.
     static func expired(_ e: Entry, now: Int64, policy: Policy) -> Bool {
