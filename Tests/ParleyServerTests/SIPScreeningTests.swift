@@ -57,6 +57,25 @@ struct SIPScreeningTests {
         #expect(h.drain().isEmpty)
     }
 
+    @Test("given a cost of several tokens, then it is taken whole, and refused it spends what the bucket held like single calls")
+    func rateLimiterCost() {
+        var bulk = RateLimiter(requestsPerSecond: 1, burst: 10)
+        var single = RateLimiter(requestsPerSecond: 1, burst: 10)
+        let bulkFirst = bulk.allow("a", now: 0, cost: 4)
+        let singleFirst = (0..<4).map { _ in single.allow("a", now: 0) }
+        #expect(bulkFirst && singleFirst.allSatisfy { $0 })
+        // 6 tokens left: a cost of 8 is refused; one token at a time, the 7th call is.
+        let bulkOver = bulk.allow("a", now: 0, cost: 8)
+        let singleOver = (0..<7).map { _ in single.allow("a", now: 0) }
+        #expect(!bulkOver)
+        #expect(singleOver == [true, true, true, true, true, true, false])
+        // Both buckets are empty now and refill alike: one token after a second.
+        let refilled = [bulk.allow("a", now: 1_000), single.allow("a", now: 1_000)]
+        let emptyAgain = [bulk.allow("a", now: 1_000), single.allow("a", now: 1_000)]
+        #expect(refilled == [true, true])
+        #expect(emptyAgain == [false, false])
+    }
+
     @Test("given a table of 3 sources, then a fourth is let through untracked and the table stays at 3")
     func rateLimiterTableIsBounded() {
         var limiter = RateLimiter(requestsPerSecond: 1, burst: 1, maxSources: 3)
